@@ -1,0 +1,132 @@
+//! Bearer credentials from a request (RFC 6750, section 2).
+//!
+//! Only the `Authorization` header is accepted. A token in the URI query (`access_token=`) is
+//! refused: alone it is a 400 (query tokens leak into logs and history), next to a header it is
+//! a 400 for using more than one method (RFC 6750, section 3.1).
+
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, Method, Request, Uri};
+
+use crate::error::{AuthError, RequestError};
+
+/// The bearer token of a request, borrowed from its `Authorization` header.
+///
+/// - no `Authorization` header, or another scheme: [`AuthError::MissingToken`] (401, no error code);
+/// - several `Authorization` headers, an empty or malformed credential, more than one token, or a
+///   token also in the query: [`AuthError::InvalidRequest`] (400).
+///
+/// The scheme name is case-insensitive; the token must be an RFC 6750 `b64token`.
+///
+/// # Errors
+/// As above.
+pub fn bearer_token<'r>(headers: &'r HeaderMap, uri: &Uri) -> Result<&'r str, AuthError> {
+    let in_query = uri.query().is_some_and(query_has_token);
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Err(if in_query {
+            RequestError::TokenInQuery.into()
+        } else {
+            AuthError::MissingToken
+        });
+    };
+    if values.next().is_some() {
+        return Err(RequestError::MultipleAuthorizationHeaders.into());
+    }
+    let malformed = || AuthError::from(RequestError::MalformedAuthorizationHeader);
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(if in_query {
+            RequestError::TokenInQuery.into()
+        } else {
+            AuthError::MissingToken
+        });
+    }
+    let token = rest.trim_matches(|c| c == ' ' || c == '\t');
+    if !is_b64token(token) {
+        return Err(malformed());
+    }
+    if in_query {
+        return Err(RequestError::TokenInHeaderAndQuery.into());
+    }
+    Ok(token)
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+fn query_has_token(query: &str) -> bool {
+    query
+        .split('&')
+        .any(|pair| pair.split('=').next() == Some("access_token"))
+}
+
+/// A CORS preflight: `OPTIONS` with `Access-Control-Request-Method`. Browsers never send
+/// credentials on it.
+pub(crate) fn is_preflight<B>(req: &Request<B>) -> bool {
+    req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn run(values: &[&str], uri: &str) -> Result<String, AuthError> {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        }
+        let uri: Uri = uri.parse().unwrap();
+        bearer_token(&headers, &uri).map(str::to_owned)
+    }
+
+    #[test]
+    fn rfc6750_header_rules() {
+        let bad = Err(AuthError::InvalidRequest(
+            RequestError::MalformedAuthorizationHeader,
+        ));
+        assert_eq!(
+            run(&["Bearer abc.def-_~+/=="], "/"),
+            Ok("abc.def-_~+/==".into())
+        );
+        assert_eq!(run(&["bearer abc"], "/"), Ok("abc".into()));
+        assert_eq!(run(&["BEARER abc"], "/"), Ok("abc".into()));
+        assert_eq!(run(&[], "/"), Err(AuthError::MissingToken));
+        assert_eq!(
+            run(&["Basic dXNlcjpwYXNz"], "/"),
+            Err(AuthError::MissingToken)
+        );
+        assert_eq!(run(&["Bearer"], "/"), bad);
+        assert_eq!(run(&["Bearer "], "/"), bad);
+        assert_eq!(run(&["Bearer a b"], "/"), bad);
+        assert_eq!(run(&["Bearer a=b"], "/"), bad);
+        assert_eq!(run(&["Bearer a,b"], "/"), bad);
+        assert_eq!(
+            run(&["Bearer a", "Bearer b"], "/"),
+            Err(AuthError::InvalidRequest(
+                RequestError::MultipleAuthorizationHeaders
+            ))
+        );
+        assert_eq!(
+            run(&["Bearer a"], "/x?access_token=a"),
+            Err(AuthError::InvalidRequest(
+                RequestError::TokenInHeaderAndQuery
+            ))
+        );
+        assert_eq!(
+            run(&[], "/x?a=1&access_token=a"),
+            Err(AuthError::InvalidRequest(RequestError::TokenInQuery))
+        );
+        assert_eq!(run(&["Bearer a"], "/x?access_tokens=1"), Ok("a".into()));
+    }
+}

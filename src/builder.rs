@@ -1,0 +1,448 @@
+//! [`VerifierBuilder`]: every setting of a [`Verifier`], validated at build time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Url;
+
+use crate::algorithm::Algorithm;
+use crate::clock::{Clock, SystemClock};
+use crate::error::ConfigError;
+use crate::jwks::{Jwks, JwksConfig};
+use crate::verifier::{Inner, Verifier};
+
+/// The largest leeway accepted for `exp`, `nbf` and `iat`.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// The default leeway.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// The default token size cap, checked before any decoding.
+pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
+
+/// Builds a [`Verifier`]. Start with [`Verifier::builder`] or [`VerifierBuilder::from_env`].
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_okta::Verifier;
+///
+/// let verifier = Verifier::builder()
+///     .issuer("https://dev-123.okta.com/oauth2/default")
+///     .client_id("0oa1example2SPAclient")
+///     .leeway(Duration::from_secs(30))
+///     .build()?;
+/// assert_eq!(verifier.audiences(), ["0oa1example2SPAclient"]);
+/// # Ok::<(), tower_okta::ConfigError>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct VerifierBuilder {
+    issuer: Option<String>,
+    client_id: Option<String>,
+    audiences: Vec<String>,
+    leeway: Duration,
+    algorithms: Vec<Algorithm>,
+    max_token_size: usize,
+    clock: Arc<dyn Clock>,
+    jwks_uri: Option<String>,
+    jwks: JwksConfig,
+    http_client: Option<reqwest::Client>,
+    id_tokens_only: bool,
+    realm: String,
+}
+
+impl Default for VerifierBuilder {
+    fn default() -> Self {
+        VerifierBuilder {
+            issuer: None,
+            client_id: None,
+            audiences: Vec::new(),
+            leeway: DEFAULT_LEEWAY,
+            algorithms: vec![Algorithm::RS256],
+            max_token_size: DEFAULT_MAX_TOKEN_SIZE,
+            clock: Arc::new(SystemClock),
+            jwks_uri: None,
+            jwks: JwksConfig::default(),
+            http_client: None,
+            id_tokens_only: false,
+            realm: "api".to_owned(),
+        }
+    }
+}
+
+impl VerifierBuilder {
+    /// A builder with the defaults: RS256 only, 60 s leeway, 8 KiB token cap.
+    pub fn new() -> Self {
+        VerifierBuilder::default()
+    }
+
+    /// A builder configured from the environment:
+    ///
+    /// | variable | meaning |
+    /// |---|---|
+    /// | `OKTA_ISSUER` | the authorization server's issuer, e.g. `https://dev-123.okta.com/oauth2/default` |
+    /// | `OKTA_CLIENT_ID` | the SPA app's client ID |
+    /// | `OKTA_AUDIENCE` | optional; the authorization server's Audience if it is not the client ID (comma-separated for several) |
+    ///
+    /// Missing required variables are reported by [`build`](Self::build).
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mut builder = VerifierBuilder::new();
+        builder.issuer = var("OKTA_ISSUER").map(|v| v.trim().to_owned());
+        builder.client_id = var("OKTA_CLIENT_ID").map(|v| v.trim().to_owned());
+        if let Some(aud) = var("OKTA_AUDIENCE") {
+            builder.audiences = aud.split(',').map(|a| a.trim().to_owned()).collect();
+        }
+        builder
+    }
+
+    /// The authorization server's issuer URL, exactly as it appears in `iss`
+    /// (for example `https://dev-123.okta.com/oauth2/default`, no trailing slash).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The client ID of the Okta SPA app. ID tokens must name it in `aud`; it is also the default
+    /// access-token audience.
+    pub fn client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// An accepted access-token audience (the authorization server's Audience setting). Call again
+    /// to accept several. Without any, the client ID is the audience.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`; default 60 s, at most 300 s.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// The signature algorithms accepted; default `[RS256]` (what Okta uses). Only RSA
+    /// algorithms exist in [`Algorithm`], so `none` and HMAC can never be allowed.
+    pub fn allowed_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// The token size cap in bytes, checked before any decoding; default 8 KiB, 1 KiB to 64 KiB.
+    pub fn max_token_size(mut self, bytes: usize) -> Self {
+        self.max_token_size = bytes;
+        self
+    }
+
+    /// The time source for claim checks (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// A shared time source for claim checks.
+    pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The JWKS URL, if it should not be discovered from `{issuer}/.well-known/openid-configuration`
+    /// (fallback `{issuer}/v1/keys`). Must be https (http only on loopback).
+    pub fn jwks_uri(mut self, uri: impl Into<String>) -> Self {
+        self.jwks_uri = Some(uri.into());
+        self
+    }
+
+    /// After a successful JWKS fetch, an unknown `kid` causes no other fetch for this long
+    /// (default 30 s).
+    pub fn jwks_cooldown(mut self, cooldown: Duration) -> Self {
+        self.jwks.cooldown = cooldown;
+        self
+    }
+
+    /// The range `Cache-Control: max-age` of the JWKS response is clamped to
+    /// (default 5 min to 24 h).
+    pub fn jwks_ttl_range(mut self, min: Duration, max: Duration) -> Self {
+        self.jwks.min_ttl = min;
+        self.jwks.max_ttl = max.max(min);
+        self
+    }
+
+    /// Connect and total timeouts of each JWKS or discovery request (default 2 s and 5 s).
+    pub fn jwks_timeouts(mut self, connect: Duration, total: Duration) -> Self {
+        self.jwks.connect_timeout = connect;
+        self.jwks.timeout = total;
+        self
+    }
+
+    /// The largest JWKS or discovery response read (default 1 MiB).
+    pub fn jwks_max_response_bytes(mut self, bytes: usize) -> Self {
+        self.jwks.max_response_bytes = bytes;
+        self
+    }
+
+    /// First and largest delay between JWKS fetch retries after a failure (default 1 s and
+    /// 10 s, doubling, with jitter).
+    pub fn jwks_retry(mut self, initial: Duration, max: Duration) -> Self {
+        self.jwks.retry_initial = initial;
+        self.jwks.retry_max = max.max(initial);
+        self
+    }
+
+    /// The HTTP client for JWKS fetches. Its own timeouts apply instead of
+    /// [`jwks_timeouts`](Self::jwks_timeouts); it should not follow redirects.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// This verifier checks ID tokens only: access tokens are refused, and the issuer may be the
+    /// org authorization server (`https://{yourOktaDomain}`).
+    pub fn id_tokens_only(mut self) -> Self {
+        self.id_tokens_only = true;
+        self
+    }
+
+    /// The `realm` of `WWW-Authenticate` answers (default `api`).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = realm.into();
+        self
+    }
+
+    /// Validates the settings and builds the verifier. Fetches nothing: keys are fetched on the
+    /// first request (or by [`Verifier::refresh_keys`]).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the setting that is missing or wrong and how to fix it.
+    pub fn build(self) -> Result<Verifier, ConfigError> {
+        let issuer = self.issuer.ok_or(ConfigError::MissingIssuer)?;
+        let issuer_url = check_issuer(&issuer)?;
+        let is_org_server = issuer_url.path() == "/";
+        if is_org_server && !self.id_tokens_only {
+            return Err(ConfigError::OrgAuthorizationServer(issuer));
+        }
+        let client_id = self
+            .client_id
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty())
+            .ok_or(ConfigError::MissingClientId)?;
+        let mut audiences = self.audiences;
+        if audiences.iter().any(|a| a.trim().is_empty()) {
+            return Err(ConfigError::EmptyAudience);
+        }
+        if audiences.is_empty() {
+            audiences.push(client_id.clone());
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLarge {
+                given_secs: self.leeway.as_secs(),
+                max_secs: MAX_LEEWAY.as_secs(),
+            });
+        }
+        if self.algorithms.is_empty() {
+            return Err(ConfigError::NoAlgorithms);
+        }
+        if !(1024..=65536).contains(&self.max_token_size) {
+            return Err(ConfigError::MaxTokenSize(self.max_token_size));
+        }
+        let jwks_uri = match self.jwks_uri {
+            Some(uri) => {
+                let url = Url::parse(&uri).map_err(|_| ConfigError::InvalidJwksUri {
+                    uri: uri.clone(),
+                    reason: "not a URL",
+                })?;
+                check_secure_url(&url)
+                    .map_err(|reason| ConfigError::InvalidJwksUri { uri, reason })?;
+                Some(url)
+            }
+            None => None,
+        };
+        let fallback = if is_org_server {
+            format!("{issuer}/oauth2/v1/keys")
+        } else {
+            format!("{issuer}/v1/keys")
+        };
+        let fallback = Url::parse(&fallback).map_err(|_| ConfigError::InvalidIssuer {
+            issuer: issuer.clone(),
+            reason: "the JWKS URL derived from it is not a URL",
+        })?;
+        let http = match self.http_client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.jwks.connect_timeout)
+                .timeout(self.jwks.timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("tower-okta/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(ConfigError::HttpClient)?,
+        };
+        let jwks = Jwks::new(
+            issuer.clone(),
+            fallback,
+            jwks_uri,
+            http,
+            self.jwks,
+            self.algorithms.clone(),
+        );
+        let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
+        Ok(Verifier::from_inner(Inner {
+            issuers: vec![issuer],
+            client_id,
+            audiences,
+            leeway,
+            algorithms: self.algorithms,
+            max_token_size: self.max_token_size,
+            clock: self.clock,
+            jwks: Arc::new(jwks),
+            id_tokens_only: self.id_tokens_only,
+            realm: self.realm,
+        }))
+    }
+}
+
+/// True for `localhost`, `127.0.0.0/8` and `::1`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// https, or http on a loopback host; a host; no credentials.
+pub(crate) fn check_secure_url(url: &Url) -> Result<(), &'static str> {
+    if url.host().is_none() {
+        return Err("it has no host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("it must not contain credentials");
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err("it must use https (plain http only on loopback hosts)"),
+        _ => Err("it must be an https URL"),
+    }
+}
+
+fn check_issuer(issuer: &str) -> Result<Url, ConfigError> {
+    let invalid = |reason| ConfigError::InvalidIssuer {
+        issuer: issuer.to_owned(),
+        reason,
+    };
+    let url = Url::parse(issuer).map_err(|_| invalid("not a URL"))?;
+    if url.scheme() == "http" && url.host().is_some() && !is_loopback(&url) {
+        return Err(ConfigError::InsecureIssuer(issuer.to_owned()));
+    }
+    check_secure_url(&url).map_err(invalid)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("it must not have a query or fragment"));
+    }
+    if issuer.ends_with('/') {
+        return Err(invalid(
+            "remove the trailing slash: Okta's `iss` claim has none and must match exactly",
+        ));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(issuer: &str) -> Result<Verifier, ConfigError> {
+        Verifier::builder().issuer(issuer).client_id("0oa1").build()
+    }
+
+    #[test]
+    fn issuer_rules() {
+        assert!(build("https://dev-1.okta.com/oauth2/default").is_ok());
+        assert!(build("http://127.0.0.1:8080/oauth2/default").is_ok());
+        assert!(build("http://localhost:8080/oauth2/default").is_ok());
+        assert!(build("http://[::1]:8080/oauth2/default").is_ok());
+        assert!(matches!(
+            build("http://dev-1.okta.com/oauth2/default"),
+            Err(ConfigError::InsecureIssuer(_))
+        ));
+        assert!(matches!(
+            build("https://dev-1.okta.com/oauth2/default/"),
+            Err(ConfigError::InvalidIssuer { .. })
+        ));
+        assert!(matches!(
+            build("dev-1.okta.com"),
+            Err(ConfigError::InvalidIssuer { .. })
+        ));
+        assert!(matches!(
+            build("ftp://dev-1.okta.com/x"),
+            Err(ConfigError::InvalidIssuer { .. })
+        ));
+        assert!(matches!(
+            build("https://u:p@dev-1.okta.com/oauth2/default"),
+            Err(ConfigError::InvalidIssuer { .. })
+        ));
+        assert!(matches!(
+            Verifier::builder().client_id("x").build(),
+            Err(ConfigError::MissingIssuer)
+        ));
+    }
+
+    #[test]
+    fn org_authorization_server_is_refused_for_access_tokens() {
+        let err = build("https://dev-1.okta.com").unwrap_err();
+        assert!(matches!(err, ConfigError::OrgAuthorizationServer(_)));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("custom") && msg.contains("/oauth2/default"),
+            "{msg}"
+        );
+        assert!(Verifier::builder()
+            .issuer("https://dev-1.okta.com")
+            .client_id("0oa1")
+            .id_tokens_only()
+            .build()
+            .is_ok());
+    }
+
+    #[test]
+    fn other_settings_are_validated() {
+        let base = || {
+            Verifier::builder()
+                .issuer("https://dev-1.okta.com/oauth2/default")
+                .client_id("0oa1")
+        };
+        assert!(matches!(
+            Verifier::builder()
+                .issuer("https://dev-1.okta.com/oauth2/default")
+                .client_id("  ")
+                .build(),
+            Err(ConfigError::MissingClientId)
+        ));
+        assert!(matches!(
+            base().audience("").build(),
+            Err(ConfigError::EmptyAudience)
+        ));
+        assert!(matches!(
+            base().leeway(Duration::from_secs(301)).build(),
+            Err(ConfigError::LeewayTooLarge { .. })
+        ));
+        assert!(matches!(
+            base().allowed_algorithms([]).build(),
+            Err(ConfigError::NoAlgorithms)
+        ));
+        assert!(matches!(
+            base().max_token_size(10).build(),
+            Err(ConfigError::MaxTokenSize(10))
+        ));
+        assert!(matches!(
+            base().jwks_uri("http://evil.example/keys").build(),
+            Err(ConfigError::InvalidJwksUri { .. })
+        ));
+        assert!(matches!(
+            "HS256".parse::<Algorithm>(),
+            Err(ConfigError::UnsupportedAlgorithm(_))
+        ));
+        let v = base().audience("api://default").build().unwrap();
+        assert_eq!(v.audiences(), ["api://default"]);
+    }
+}

@@ -1,0 +1,305 @@
+//! Errors: configuration errors from the builder and rejections of requests and tokens.
+//!
+//! Every message here is a fixed string: no error ever contains a token, a claim value or a key.
+
+use std::fmt;
+
+/// A configuration problem found by [`VerifierBuilder::build`](crate::VerifierBuilder::build).
+///
+/// Each message names the setting and says how to fix it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No issuer was given.
+    #[error(
+        "issuer is missing: call .issuer(\"https://{{yourOktaDomain}}/oauth2/default\") \
+         or set OKTA_ISSUER"
+    )]
+    MissingIssuer,
+    /// The issuer is not a usable URL.
+    #[error("issuer `{issuer}` is invalid: {reason}")]
+    InvalidIssuer {
+        /// The issuer as given.
+        issuer: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The issuer uses plain `http` on a host that is not loopback.
+    #[error(
+        "issuer `{0}` must use https (plain http is only allowed on loopback hosts such as \
+         127.0.0.1 or localhost, for the mock Okta and local tests)"
+    )]
+    InsecureIssuer(String),
+    /// The issuer is Okta's org authorization server and access tokens were to be verified.
+    #[error(
+        "issuer `{0}` is Okta's org authorization server: its access tokens are meant only for \
+         Okta's own APIs and cannot be validated by your API. Create (or use the built-in) custom \
+         authorization server in Okta (Security > API > Authorization Servers) and set the issuer \
+         to its URL, for example `{0}/oauth2/default`; or call .id_tokens_only() if this API only \
+         verifies ID tokens"
+    )]
+    OrgAuthorizationServer(String),
+    /// No client id was given, or it is empty.
+    #[error(
+        "client id is missing or empty: call .client_id(\"0oa...\") with the client ID of your \
+         Okta SPA app integration, or set OKTA_CLIENT_ID"
+    )]
+    MissingClientId,
+    /// An audience given is empty.
+    #[error(
+        "audience is empty: leave it unset to use the client id, or give the Audience setting of \
+         your authorization server (OKTA_AUDIENCE)"
+    )]
+    EmptyAudience,
+    /// The leeway is larger than the cap.
+    #[error("leeway of {given_secs} s is too large: at most {max_secs} s is allowed")]
+    LeewayTooLarge {
+        /// The leeway given, in seconds.
+        given_secs: u64,
+        /// The largest leeway accepted, in seconds.
+        max_secs: u64,
+    },
+    /// The algorithm allow-list is empty.
+    #[error("the allowed algorithms list is empty: allow at least RS256")]
+    NoAlgorithms,
+    /// An algorithm name is not a supported RSA signature algorithm.
+    #[error(
+        "algorithm `{0}` is not supported: only RSA algorithms (RS256, RS384, RS512, PS256, \
+         PS384, PS512) can be allowed"
+    )]
+    UnsupportedAlgorithm(String),
+    /// The token size cap is outside the accepted range.
+    #[error("max token size of {0} bytes is out of range: use 1024 to 65536 bytes")]
+    MaxTokenSize(usize),
+    /// An explicit JWKS URL is not usable.
+    #[error("jwks_uri `{uri}` is invalid: {reason}")]
+    InvalidJwksUri {
+        /// The URL as given.
+        uri: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The HTTP client for JWKS fetches could not be built.
+    #[error("the HTTP client for JWKS fetches could not be built: {0}")]
+    HttpClient(#[source] reqwest::Error),
+}
+
+/// The broad class of an [`AuthError`], which decides the HTTP answer (RFC 6750).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// No bearer credentials: 401 with a bare `WWW-Authenticate: Bearer realm="..."`.
+    MissingToken,
+    /// A malformed request: 400 `invalid_request`.
+    InvalidRequest,
+    /// The token is not acceptable: 401 `invalid_token`.
+    InvalidToken,
+    /// The token lacks a required scope: 403 `insufficient_scope`.
+    InsufficientScope,
+    /// The signing keys cannot be had from Okta: 503, not the client's fault.
+    KeysUnavailable,
+}
+
+impl ErrorKind {
+    /// The RFC 6750 error code, if this kind has one.
+    #[must_use]
+    pub fn error_code(self) -> Option<&'static str> {
+        match self {
+            ErrorKind::MissingToken | ErrorKind::KeysUnavailable => None,
+            ErrorKind::InvalidRequest => Some("invalid_request"),
+            ErrorKind::InvalidToken => Some("invalid_token"),
+            ErrorKind::InsufficientScope => Some("insufficient_scope"),
+        }
+    }
+
+    /// A short fixed name for logs and metrics.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::MissingToken => "missing_token",
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::InvalidToken => "invalid_token",
+            ErrorKind::InsufficientScope => "insufficient_scope",
+            ErrorKind::KeysUnavailable => "keys_unavailable",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a request was malformed (400 `invalid_request`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// More than one `Authorization` header.
+    MultipleAuthorizationHeaders,
+    /// The `Authorization: Bearer` header does not follow RFC 6750 (empty, several tokens, bad characters).
+    MalformedAuthorizationHeader,
+    /// A token in the URI query as well as in the header.
+    TokenInHeaderAndQuery,
+    /// A token in the URI query only: this API accepts tokens only in the `Authorization` header.
+    TokenInQuery,
+}
+
+impl RequestError {
+    /// The fixed description sent as `error_description`.
+    #[must_use]
+    pub fn description(self) -> &'static str {
+        match self {
+            RequestError::MultipleAuthorizationHeaders => "more than one Authorization header",
+            RequestError::MalformedAuthorizationHeader => "malformed Authorization header",
+            RequestError::TokenInHeaderAndQuery => "token sent in more than one way",
+            RequestError::TokenInQuery => {
+                "tokens in the URI query are not accepted; use the Authorization header"
+            }
+        }
+    }
+}
+
+/// Why a token was refused (401 `invalid_token`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenError {
+    /// Longer than the configured size cap; refused before any decoding.
+    TooLarge,
+    /// An encrypted token (JWE, five parts): not accepted.
+    Encrypted,
+    /// Not a compact JWS: wrong number of parts, bad base64url, bad JSON, wrong types.
+    Malformed,
+    /// A JSON object in the header or the claims names the same key twice.
+    DuplicateKey,
+    /// The `alg` header is not in the allow-list (includes `none` and HMAC algorithms).
+    UnsupportedAlgorithm,
+    /// The header has no `kid`.
+    MissingKeyId,
+    /// The header has a `crit` parameter; no extension is understood, so it is refused.
+    CriticalHeader,
+    /// The token comes from Okta's org authorization server (`typ: application/okta-internal-at+jwt`).
+    OrgAuthorizationServerToken,
+    /// No key with the token's `kid` is published by the issuer, even after a refetch.
+    UnknownKeyId,
+    /// The key named by `kid` is bound to another algorithm.
+    KeyAlgorithmMismatch,
+    /// The signature does not verify.
+    BadSignature,
+    /// `iss` is missing or is not the configured issuer.
+    WrongIssuer,
+    /// `aud` is missing or contains none of the accepted audiences.
+    WrongAudience,
+    /// The token has expired (`exp`, with leeway) or has no `exp`.
+    Expired,
+    /// The token is not valid yet (`nbf`, with leeway).
+    NotYetValid,
+    /// The token was issued in the future (`iat`, beyond leeway).
+    IssuedInFuture,
+    /// A registered claim has the wrong type or an absurd value.
+    InvalidClaim,
+    /// An ID token (or another non-access token) where an access token is expected.
+    NotAnAccessToken,
+    /// An access token (or another non-ID token) where an ID token is expected.
+    NotAnIdToken,
+    /// The ID token's `nonce` is missing or differs from the expected one.
+    NonceMismatch,
+    /// This verifier was built for ID tokens only and refuses access tokens.
+    AccessTokensDisabled,
+}
+
+impl TokenError {
+    /// The fixed description sent as `error_description`.
+    #[must_use]
+    pub fn description(self) -> &'static str {
+        match self {
+            TokenError::TooLarge => "the token is too large",
+            TokenError::Encrypted => "encrypted tokens are not accepted",
+            TokenError::Malformed => "the token is malformed",
+            TokenError::DuplicateKey => "the token has duplicate JSON keys",
+            TokenError::UnsupportedAlgorithm => "the token's signing algorithm is not accepted",
+            TokenError::MissingKeyId => "the token has no key id",
+            TokenError::CriticalHeader => "the token has an unsupported critical header",
+            TokenError::OrgAuthorizationServerToken => {
+                "the token is from the Okta org authorization server and cannot be validated here"
+            }
+            TokenError::UnknownKeyId => "the token's signing key is unknown",
+            TokenError::KeyAlgorithmMismatch => "the token's key does not match its algorithm",
+            TokenError::BadSignature => "the token's signature is invalid",
+            TokenError::WrongIssuer => "the token's issuer is not accepted",
+            TokenError::WrongAudience => "the token's audience is not accepted",
+            TokenError::Expired => "the token has expired",
+            TokenError::NotYetValid => "the token is not valid yet",
+            TokenError::IssuedInFuture => "the token was issued in the future",
+            TokenError::InvalidClaim => "the token has an invalid claim",
+            TokenError::NotAnAccessToken => "the token is not an access token",
+            TokenError::NotAnIdToken => "the token is not an ID token",
+            TokenError::NonceMismatch => "the token's nonce does not match",
+            TokenError::AccessTokensDisabled => "access tokens are not accepted here",
+        }
+    }
+}
+
+/// Why a request was not let through.
+///
+/// [`kind`](AuthError::kind) gives the class that decides the HTTP answer; the variants carry the
+/// precise reason. Display texts are fixed strings and never contain token contents.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No bearer credentials in the request.
+    #[error("no bearer token in the request")]
+    MissingToken,
+    /// The request is malformed.
+    #[error("invalid request: {}", .0.description())]
+    InvalidRequest(RequestError),
+    /// The token is not acceptable.
+    #[error("invalid token: {}", .0.description())]
+    InvalidToken(TokenError),
+    /// The token is valid but lacks the scope(s) required; the string is the space-separated
+    /// scope list to advertise in `WWW-Authenticate` (configuration, not token content).
+    #[error("insufficient scope")]
+    InsufficientScope(String),
+    /// The issuer's signing keys could not be fetched and none is cached for this token.
+    #[error("the issuer's signing keys are unavailable")]
+    KeysUnavailable,
+}
+
+impl AuthError {
+    /// The class of this error, which decides the HTTP status and `WWW-Authenticate` header.
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            AuthError::MissingToken => ErrorKind::MissingToken,
+            AuthError::InvalidRequest(_) => ErrorKind::InvalidRequest,
+            AuthError::InvalidToken(_) => ErrorKind::InvalidToken,
+            AuthError::InsufficientScope(_) => ErrorKind::InsufficientScope,
+            AuthError::KeysUnavailable => ErrorKind::KeysUnavailable,
+        }
+    }
+
+    /// The fixed `error_description`, if the answer carries one.
+    #[must_use]
+    pub fn description(&self) -> Option<&'static str> {
+        match self {
+            AuthError::MissingToken | AuthError::KeysUnavailable => None,
+            AuthError::InvalidRequest(e) => Some(e.description()),
+            AuthError::InvalidToken(e) => Some(e.description()),
+            AuthError::InsufficientScope(_) => {
+                Some("the token does not grant the scope this resource requires")
+            }
+        }
+    }
+}
+
+impl From<TokenError> for AuthError {
+    fn from(e: TokenError) -> Self {
+        AuthError::InvalidToken(e)
+    }
+}
+
+impl From<RequestError> for AuthError {
+    fn from(e: RequestError) -> Self {
+        AuthError::InvalidRequest(e)
+    }
+}

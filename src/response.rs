@@ -1,0 +1,191 @@
+//! RFC 6750 answers, and the response body type of the layer.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+
+use crate::error::{AuthError, ErrorKind};
+
+/// The HTTP answer to a rejection:
+///
+/// | kind | status | `WWW-Authenticate` |
+/// |---|---|---|
+/// | missing token | 401 | `Bearer realm="..."` |
+/// | invalid request | 400 | `Bearer realm="...", error="invalid_request", error_description="..."` |
+/// | invalid token | 401 | `Bearer realm="...", error="invalid_token", error_description="..."` |
+/// | insufficient scope | 403 | `Bearer realm="...", error="insufficient_scope", error_description="...", scope="..."` |
+/// | keys unavailable | 503 | none |
+///
+/// The JSON body repeats the error code and description. Descriptions are fixed strings: no
+/// token content is ever echoed.
+#[must_use]
+pub fn rejection_response<B>(error: &AuthError, realm: &str) -> Response<ResponseBody<B>> {
+    let kind = error.kind();
+    let status = match kind {
+        ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
+        ErrorKind::InsufficientScope => StatusCode::FORBIDDEN,
+        ErrorKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    let (code, description) = match kind {
+        ErrorKind::MissingToken => ("unauthorized", "a bearer token is required"),
+        ErrorKind::KeysUnavailable => (
+            "temporarily_unavailable",
+            "the token issuer's signing keys are unavailable; try again later",
+        ),
+        _ => (
+            kind.error_code().unwrap_or("invalid_token"),
+            error.description().unwrap_or(""),
+        ),
+    };
+    let body = serde_json::json!({ "error": code, "error_description": description }).to_string();
+    let mut response = Response::new(ResponseBody::full(Bytes::from(body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if kind != ErrorKind::KeysUnavailable {
+        if let Ok(value) = HeaderValue::from_str(&www_authenticate(error, realm)) {
+            headers.insert(WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}
+
+/// The `WWW-Authenticate` challenge for an error.
+fn www_authenticate(error: &AuthError, realm: &str) -> String {
+    let mut value = format!("Bearer realm=\"{}\"", quote(realm));
+    if let (Some(code), Some(description)) = (error.kind().error_code(), error.description()) {
+        value.push_str(&format!(
+            ", error=\"{code}\", error_description=\"{}\"",
+            quote(description)
+        ));
+    }
+    if let AuthError::InsufficientScope(scope) = error {
+        value.push_str(&format!(", scope=\"{}\"", quote(scope)));
+    }
+    value
+}
+
+/// Keeps a quoted-string well formed: printable ASCII only, `"` and `\` escaped.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    out
+}
+
+pin_project! {
+    /// The response body of [`OktaAuth`](crate::OktaAuth): the inner service's body, or the
+    /// small JSON body of a rejection.
+    pub struct ResponseBody<B> {
+        #[pin]
+        kind: BodyKind<B>,
+    }
+}
+
+pin_project! {
+    #[project = BodyKindProj]
+    enum BodyKind<B> {
+        Inner { #[pin] body: B },
+        Full { data: Option<Bytes> },
+    }
+}
+
+impl<B> ResponseBody<B> {
+    pub(crate) fn inner(body: B) -> Self {
+        ResponseBody {
+            kind: BodyKind::Inner { body },
+        }
+    }
+
+    pub(crate) fn full(data: Bytes) -> Self {
+        let data = (!data.is_empty()).then_some(data);
+        ResponseBody {
+            kind: BodyKind::Full { data },
+        }
+    }
+}
+
+impl<B> std::fmt::Debug for ResponseBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResponseBody")
+    }
+}
+
+impl<B: Body<Data = Bytes>> Body for ResponseBody<B> {
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        match self.project().kind.project() {
+            BodyKindProj::Inner { body } => body.poll_frame(cx),
+            BodyKindProj::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            BodyKind::Inner { body } => body.is_end_stream(),
+            BodyKind::Full { data } => data.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            BodyKind::Inner { body } => body.size_hint(),
+            BodyKind::Full { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{RequestError, TokenError};
+
+    fn header(e: &AuthError) -> Option<String> {
+        let r: Response<ResponseBody<String>> = rejection_response(e, "api");
+        r.headers()
+            .get(WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn challenges_follow_rfc6750() {
+        assert_eq!(
+            header(&AuthError::MissingToken).unwrap(),
+            r#"Bearer realm="api""#
+        );
+        assert_eq!(
+            header(&AuthError::InvalidToken(TokenError::Expired)).unwrap(),
+            r#"Bearer realm="api", error="invalid_token", error_description="the token has expired""#
+        );
+        assert!(header(&RequestError::MalformedAuthorizationHeader.into())
+            .unwrap()
+            .contains(r#"error="invalid_request""#));
+        assert!(header(&AuthError::InsufficientScope("read write".into()))
+            .unwrap()
+            .ends_with(r#"scope="read write""#));
+        assert_eq!(header(&AuthError::KeysUnavailable), None);
+        assert_eq!(quote("a\"b\\c\u{7f}é"), "a\\\"b\\\\c??");
+    }
+}

@@ -1,0 +1,545 @@
+//! Compact JWS parsing: the strict split, strict base64url, and strict JSON for the header and the
+//! registered claims.
+//!
+//! Nothing here trusts the token: it only checks its form. The verification path in
+//! [`verifier`](crate::verifier) decides what the parsed values mean.
+//!
+//! What "strict" means here (RFC 7515, RFC 8725):
+//! - compact form only: exactly three non-empty parts separated by `.`; five parts is a JWE and is
+//!   refused with its own reason; any character outside the base64url alphabet (whitespace,
+//!   padding `=`, `+`, `/`) is refused;
+//! - base64url without padding and with zero trailing bits (one encoding per value);
+//! - JSON objects must not repeat a key, at any depth, even when the repeats are spelled with
+//!   different escapes;
+//! - registered claims must have their registered types: `iss`/`sub`/`nonce` strings, `aud` a
+//!   string or an array of strings, `exp`/`nbf`/`iat` integer numbers of seconds.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt;
+
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+
+use crate::error::TokenError;
+
+/// base64url with no padding and no non-zero trailing bits: exactly one encoding per byte string.
+pub(crate) const STRICT_B64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// The largest numeric date accepted (9999-12-31T23:59:59Z); larger values are absurd.
+const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+/// Marker in serde errors raised for a repeated JSON key.
+const DUPLICATE_KEY: &str = "tower-okta: duplicate key";
+
+/// The three parts of a compact JWS, still encoded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Compact<'t> {
+    /// `header.payload`: the bytes the signature covers.
+    pub(crate) signing_input: &'t str,
+    pub(crate) header: &'t str,
+    pub(crate) payload: &'t str,
+    pub(crate) signature: &'t str,
+}
+
+/// Splits a compact JWS after checking its size and alphabet. Decodes nothing.
+pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, TokenError> {
+    if token.len() > max_len {
+        return Err(TokenError::TooLarge);
+    }
+    let mut dots = [0usize; 2];
+    let mut count = 0usize;
+    for (i, b) in token.bytes().enumerate() {
+        match b {
+            b'.' => {
+                if count < 2 {
+                    dots[count] = i;
+                }
+                count += 1;
+            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => {}
+            _ => return Err(TokenError::Malformed),
+        }
+    }
+    match count {
+        2 => {}
+        4 => return Err(TokenError::Encrypted),
+        _ => return Err(TokenError::Malformed),
+    }
+    let (h, p) = (dots[0], dots[1]);
+    let compact = Compact {
+        signing_input: &token[..p],
+        header: &token[..h],
+        payload: &token[h + 1..p],
+        signature: &token[p + 1..],
+    };
+    if compact.header.is_empty() || compact.payload.is_empty() || compact.signature.is_empty() {
+        return Err(TokenError::Malformed);
+    }
+    Ok(compact)
+}
+
+/// Strict base64url decode of one part.
+pub(crate) fn decode(part: &str) -> Result<Vec<u8>, TokenError> {
+    STRICT_B64.decode(part).map_err(|_| TokenError::Malformed)
+}
+
+fn classify(e: serde_json::Error) -> TokenError {
+    if e.is_data() && e.to_string().starts_with(DUPLICATE_KEY) {
+        TokenError::DuplicateKey
+    } else if e.is_data() {
+        TokenError::InvalidClaim
+    } else {
+        TokenError::Malformed
+    }
+}
+
+/// The JOSE header fields that matter. `jku`, `x5u`, `jwk` and `x5c` are deliberately ignored:
+/// keys come only from the issuer's JWKS.
+#[derive(Debug)]
+pub(crate) struct Header<'a> {
+    pub(crate) alg: Cow<'a, str>,
+    pub(crate) kid: Option<Cow<'a, str>>,
+    pub(crate) typ: Option<Cow<'a, str>>,
+    /// A `crit` parameter was present (in any form).
+    pub(crate) crit: bool,
+}
+
+/// Parses a decoded JOSE header.
+pub(crate) fn parse_header(json: &[u8]) -> Result<Header<'_>, TokenError> {
+    let h: Header<'_> = serde_json::from_slice(json).map_err(|e| match classify(e) {
+        TokenError::InvalidClaim => TokenError::Malformed,
+        other => other,
+    })?;
+    Ok(h)
+}
+
+/// `aud`: a string or an array of strings.
+#[derive(Debug)]
+pub(crate) enum RawAudience<'a> {
+    One(Cow<'a, str>),
+    Many(Vec<Cow<'a, str>>),
+}
+
+impl RawAudience<'_> {
+    /// True if any audience equals one of `accepted`.
+    pub(crate) fn contains_any(&self, accepted: &[String]) -> bool {
+        match self {
+            RawAudience::One(a) => accepted.iter().any(|x| x == a),
+            RawAudience::Many(list) => list.iter().any(|a| accepted.iter().any(|x| x == a)),
+        }
+    }
+}
+
+/// The registered and profile-relevant claims, borrowed from the decoded payload where possible.
+#[derive(Debug, Default)]
+pub(crate) struct RawClaims<'a> {
+    pub(crate) iss: Option<Cow<'a, str>>,
+    pub(crate) sub: Option<Cow<'a, str>>,
+    pub(crate) aud: Option<RawAudience<'a>>,
+    pub(crate) exp: Option<i64>,
+    pub(crate) nbf: Option<i64>,
+    pub(crate) iat: Option<i64>,
+    pub(crate) nonce: Option<Cow<'a, str>>,
+    /// Okta access-token claims present (`cid`, `scp`, `uid`).
+    pub(crate) has_cid: bool,
+    pub(crate) has_scp: bool,
+    pub(crate) has_uid: bool,
+    /// ID-token-only claims present (`at_hash`, `c_hash`).
+    pub(crate) has_token_hash: bool,
+}
+
+/// Parses a decoded claims set: a JSON object without repeated keys and with typed registered claims.
+pub(crate) fn parse_claims(json: &[u8]) -> Result<RawClaims<'_>, TokenError> {
+    serde_json::from_slice(json).map_err(classify)
+}
+
+// ---------------------------------------------------------------------------------------------
+// serde plumbing
+
+/// A string that borrows from the input when it has no escapes.
+struct CowStr<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for CowStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The keys seen so far in one JSON object: a short list, switching to a set for large objects so
+/// that a token full of keys cannot make the check quadratic.
+#[derive(Default)]
+struct SeenKeys<'de> {
+    small: Vec<Cow<'de, str>>,
+    large: Option<HashSet<Cow<'de, str>>>,
+}
+
+impl<'de> SeenKeys<'de> {
+    const SMALL: usize = 24;
+
+    /// Records `key`; errors if it was seen before.
+    fn insert<E: de::Error>(&mut self, key: Cow<'de, str>) -> Result<(), E> {
+        let fresh = if let Some(set) = &mut self.large {
+            set.insert(key)
+        } else if self.small.contains(&key) {
+            false
+        } else if self.small.len() < Self::SMALL {
+            self.small.push(key);
+            true
+        } else {
+            let mut set: HashSet<Cow<'de, str>> = self.small.drain(..).collect();
+            let fresh = set.insert(key);
+            self.large = Some(set);
+            fresh
+        };
+        if fresh {
+            Ok(())
+        } else {
+            Err(E::custom(DUPLICATE_KEY))
+        }
+    }
+}
+
+/// Any JSON value, walked only to refuse repeated keys in nested objects.
+struct StrictAny;
+
+impl<'de> Deserialize<'de> for StrictAny {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrictAny;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<StrictAny, E> {
+                Ok(StrictAny)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<StrictAny, E> {
+                Ok(StrictAny)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<StrictAny, E> {
+                Ok(StrictAny)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<StrictAny, E> {
+                Ok(StrictAny)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<StrictAny, E> {
+                Ok(StrictAny)
+            }
+            fn visit_unit<E>(self) -> Result<StrictAny, E> {
+                Ok(StrictAny)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrictAny, A::Error> {
+                while seq.next_element::<StrictAny>()?.is_some() {}
+                Ok(StrictAny)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrictAny, A::Error> {
+                let mut seen = SeenKeys::default();
+                while let Some(CowStr(key)) = map.next_key()? {
+                    seen.insert(key)?;
+                    map.next_value::<StrictAny>()?;
+                }
+                Ok(StrictAny)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A NumericDate: an integer number of seconds in a sane range. Strings and fractions are refused.
+struct NumericDate(i64);
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = NumericDate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer number of seconds")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumericDate, E> {
+                if (0..=MAX_NUMERIC_DATE).contains(&v) {
+                    Ok(NumericDate(v))
+                } else {
+                    Err(E::custom("numeric date out of range"))
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumericDate, E> {
+                i64::try_from(v)
+                    .map_err(|_| E::custom("numeric date out of range"))
+                    .and_then(|v| self.visit_i64(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawAudience<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawAudience<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(RawAudience::One(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(RawAudience::One(Cow::Owned(v.to_owned())))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut list = Vec::new();
+                while let Some(CowStr(a)) = seq.next_element()? {
+                    list.push(a);
+                }
+                Ok(RawAudience::Many(list))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Reads a value for a key that must not repeat.
+fn once<'de, A, T>(map: &mut A, slot: &mut Option<T>) -> Result<(), A::Error>
+where
+    A: MapAccess<'de>,
+    T: Deserialize<'de>,
+{
+    if slot.is_some() {
+        return Err(de::Error::custom(DUPLICATE_KEY));
+    }
+    *slot = Some(map.next_value()?);
+    Ok(())
+}
+
+impl<'de> Deserialize<'de> for Header<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Header<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JOSE header object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut seen = SeenKeys::default();
+                let (mut alg, mut kid, mut typ) = (None, None, None);
+                let mut crit = false;
+                while let Some(CowStr(key)) = map.next_key()? {
+                    seen.insert(key.clone())?;
+                    match &*key {
+                        "alg" => once(&mut map, &mut alg)?,
+                        "kid" => once(&mut map, &mut kid)?,
+                        "typ" => once(&mut map, &mut typ)?,
+                        "crit" => {
+                            crit = true;
+                            map.next_value::<StrictAny>()?;
+                        }
+                        _ => {
+                            map.next_value::<StrictAny>()?;
+                        }
+                    }
+                }
+                let alg: CowStr<'de> = alg.ok_or_else(|| de::Error::custom("missing alg"))?;
+                Ok(Header {
+                    alg: alg.0,
+                    kid: kid.map(|k: CowStr<'de>| k.0),
+                    typ: typ.map(|t: CowStr<'de>| t.0),
+                    crit,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawClaims<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawClaims<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JWT claims object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut seen = SeenKeys::default();
+                let mut c = RawClaims::default();
+                let (mut iss, mut sub, mut nonce) = (None, None, None);
+                let (mut exp, mut nbf, mut iat) = (None, None, None);
+                let mut aud = None;
+                while let Some(CowStr(key)) = map.next_key()? {
+                    seen.insert(key.clone())?;
+                    match &*key {
+                        "iss" => once(&mut map, &mut iss)?,
+                        "sub" => once(&mut map, &mut sub)?,
+                        "nonce" => once(&mut map, &mut nonce)?,
+                        "aud" => once(&mut map, &mut aud)?,
+                        "exp" => once(&mut map, &mut exp)?,
+                        "nbf" => once(&mut map, &mut nbf)?,
+                        "iat" => once(&mut map, &mut iat)?,
+                        other => {
+                            match other {
+                                "cid" => c.has_cid = true,
+                                "scp" => c.has_scp = true,
+                                "uid" => c.has_uid = true,
+                                "at_hash" | "c_hash" => c.has_token_hash = true,
+                                _ => {}
+                            }
+                            map.next_value::<StrictAny>()?;
+                        }
+                    }
+                }
+                c.iss = iss.map(|s: CowStr<'de>| s.0);
+                c.sub = sub.map(|s: CowStr<'de>| s.0);
+                c.nonce = nonce.map(|s: CowStr<'de>| s.0);
+                c.aud = aud;
+                c.exp = exp.map(|d: NumericDate| d.0);
+                c.nbf = nbf.map(|d: NumericDate| d.0);
+                c.iat = iat.map(|d: NumericDate| d.0);
+                Ok(c)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        STRICT_B64.encode(s)
+    }
+
+    #[test]
+    fn split_accepts_three_parts_and_refuses_others() {
+        let t = format!("{}.{}.{}", b64("{}"), b64("{}"), "c2ln");
+        let c = split(&t, 8192).unwrap();
+        assert_eq!(c.signature, "c2ln");
+        assert_eq!(c.signing_input, &t[..t.rfind('.').unwrap()]);
+        assert_eq!(split("a.b", 100).unwrap_err(), TokenError::Malformed);
+        assert_eq!(split("a.b.c.d.e", 100).unwrap_err(), TokenError::Encrypted);
+        assert_eq!(split("a.b.", 100).unwrap_err(), TokenError::Malformed);
+        assert_eq!(split(".b.c", 100).unwrap_err(), TokenError::Malformed);
+        assert_eq!(split("a.b.c=", 100).unwrap_err(), TokenError::Malformed);
+        assert_eq!(split("a.b+.c", 100).unwrap_err(), TokenError::Malformed);
+        assert_eq!(split("a.b.c ", 100).unwrap_err(), TokenError::Malformed);
+        assert_eq!(split("a.b.c", 4).unwrap_err(), TokenError::TooLarge);
+    }
+
+    #[test]
+    fn decode_is_strict() {
+        assert_eq!(decode("YQ").unwrap(), b"a");
+        assert!(decode("YQ==").is_err());
+        assert!(
+            decode("YR").is_err(),
+            "non-zero trailing bits must be refused"
+        );
+    }
+
+    #[test]
+    fn header_refuses_duplicates_even_with_escapes() {
+        assert_eq!(
+            parse_header(br#"{"alg":"RS256","alg":"none"}"#).unwrap_err(),
+            TokenError::DuplicateKey
+        );
+        assert_eq!(
+            parse_header(br#"{"alg":"RS256","\u0061lg":"none"}"#).unwrap_err(),
+            TokenError::DuplicateKey
+        );
+        assert_eq!(
+            parse_header(br#"{"alg":"RS256","x":{"a":1,"a":2}}"#).unwrap_err(),
+            TokenError::DuplicateKey
+        );
+        let h = parse_header(br#"{"alg":"RS256","kid":"k1","crit":["b64"]}"#).unwrap();
+        assert!(h.crit);
+        assert_eq!(h.kid.as_deref(), Some("k1"));
+        assert!(matches!(h.kid, Some(Cow::Borrowed(_))));
+        assert_eq!(parse_header(b"[]").unwrap_err(), TokenError::Malformed);
+        assert_eq!(
+            parse_header(br#"{"kid":"k"}"#).unwrap_err(),
+            TokenError::Malformed
+        );
+        assert_eq!(parse_header(br#"{"alg":"RS256"} "#).unwrap().alg, "RS256");
+        assert_eq!(
+            parse_header(br#"{"alg":"RS256"}x"#).unwrap_err(),
+            TokenError::Malformed
+        );
+    }
+
+    #[test]
+    fn claims_types_are_strict() {
+        let c =
+            parse_claims(br#"{"iss":"i","aud":["a","b"],"exp":10,"cid":"x","scp":[]}"#).unwrap();
+        assert_eq!(c.exp, Some(10));
+        assert!(c.has_cid && c.has_scp && !c.has_uid);
+        assert!(c.aud.unwrap().contains_any(&["b".to_owned()]));
+        for bad in [
+            &br#"{"exp":"10"}"#[..],
+            br#"{"exp":10.5}"#,
+            br#"{"exp":-1}"#,
+            br#"{"exp":1e300}"#,
+            br#"{"exp":99999999999999999999}"#,
+            br#"{"iss":["i"]}"#,
+            br#"{"aud":[1]}"#,
+            br#"{"aud":{}}"#,
+        ] {
+            assert_eq!(
+                parse_claims(bad).unwrap_err(),
+                TokenError::InvalidClaim,
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            parse_claims(br#"{"sub":"a","sub":"b"}"#).unwrap_err(),
+            TokenError::DuplicateKey
+        );
+        assert_eq!(
+            parse_claims(br#"{"x":1,"x":1}"#).unwrap_err(),
+            TokenError::DuplicateKey
+        );
+        assert_eq!(
+            parse_claims(b"\"str\"").unwrap_err(),
+            TokenError::InvalidClaim
+        );
+    }
+
+    #[test]
+    fn many_keys_switch_to_a_set() {
+        let mut json = String::from("{");
+        for i in 0..200 {
+            json.push_str(&format!("\"k{i}\":{i},"));
+        }
+        json.push_str("\"k7\":0}");
+        assert_eq!(
+            parse_claims(json.as_bytes()).unwrap_err(),
+            TokenError::DuplicateKey
+        );
+    }
+}

@@ -1,0 +1,362 @@
+//! [`Verifier`]: the whole verification path, top to bottom.
+//!
+//! For every token, in this order (the cheap checks first, so that garbage, expired or foreign
+//! tokens cost no RSA operation and never cause a JWKS fetch):
+//!
+//! 1. **Form** - size cap, compact JWS with three parts, strict base64url ([`token::split`]);
+//! 2. **Header** - no duplicate keys, no `crit`, not an Okta org-server token, `alg` in the
+//!    allow-list, `kid` present; `jku`/`x5u`/`jwk`/`x5c` ignored;
+//! 3. **Claims** - strict JSON with typed registered claims; `iss` exact match, `aud` accepted,
+//!    `exp`/`nbf`/`iat` against the clock with leeway, `sub` present, and the token profile
+//!    (access token vs ID token);
+//! 4. **Key** - the cached key for `kid`; if none, one shared JWKS fetch ([`Jwks`]);
+//! 5. **Signature** - aws-lc-rs with the key parsed when the JWKS was fetched;
+//! 6. **Typed claims** - the payload deserialized into the caller's type.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+
+use crate::algorithm::Algorithm;
+use crate::builder::VerifierBuilder;
+use crate::claims::{AccessClaims, IdClaims};
+use crate::clock::Clock;
+use crate::error::{AuthError, TokenError};
+use crate::jwks::{Jwks, JwksStats};
+use crate::layer::OktaAuthLayer;
+use crate::token::{self, RawClaims};
+
+/// The `typ` of access tokens from Okta's org authorization server.
+const OKTA_INTERNAL_TYP: &str = "application/okta-internal-at+jwt";
+
+/// Verifies Okta access tokens and ID tokens for one issuer.
+///
+/// Cheap to clone (an `Arc` inside): every layer built from it shares its key cache.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let verifier = tower_okta::Verifier::builder()
+///     .issuer("https://dev-123.okta.com/oauth2/default")
+///     .client_id("0oa1example2SPAclient")
+///     .build()?;
+/// let claims = verifier.verify_access_token("eyJraWQiOi...").await?;
+/// println!("{} has scopes {:?}", claims.sub, claims.scp);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) issuers: Vec<String>,
+    pub(crate) client_id: String,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) leeway: i64,
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) max_token_size: usize,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) jwks: Arc<Jwks>,
+    pub(crate) id_tokens_only: bool,
+    pub(crate) realm: String,
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("issuers", &self.inner.issuers)
+            .field("client_id", &self.inner.client_id)
+            .field("audiences", &self.inner.audiences)
+            .field("leeway_secs", &self.inner.leeway)
+            .field("algorithms", &self.inner.algorithms)
+            .field("max_token_size", &self.inner.max_token_size)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which kind of token is expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Profile<'n> {
+    /// An access token: `cid` or `scp` present, no `nonce`, `at_hash` or `c_hash`.
+    Access,
+    /// An ID token: audience is the client ID; no `cid`, `scp` or `uid`; `nonce` checked if given.
+    Id { nonce: Option<&'n str> },
+}
+
+/// The outcome of a verification attempt that did not wait for the network.
+#[derive(Debug)]
+pub(crate) enum Pending {
+    /// Refused.
+    Rejected(AuthError),
+    /// Every check so far passed and the key for this `kid` is not cached.
+    FetchKey(String),
+}
+
+impl From<TokenError> for Pending {
+    fn from(e: TokenError) -> Self {
+        Pending::Rejected(AuthError::InvalidToken(e))
+    }
+}
+
+impl Verifier {
+    /// A builder; see [`VerifierBuilder`].
+    pub fn builder() -> VerifierBuilder {
+        VerifierBuilder::new()
+    }
+
+    /// A verifier configured from `OKTA_ISSUER`, `OKTA_CLIENT_ID` and optionally `OKTA_AUDIENCE`
+    /// (see [`VerifierBuilder::from_env`]).
+    ///
+    /// # Errors
+    /// A [`ConfigError`](crate::ConfigError) if a variable is missing or invalid.
+    pub fn from_env() -> Result<Verifier, crate::ConfigError> {
+        VerifierBuilder::from_env().build()
+    }
+
+    pub(crate) fn from_inner(inner: Inner) -> Verifier {
+        Verifier {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The configured issuer.
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuers[0]
+    }
+
+    /// The SPA's client ID.
+    #[must_use]
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// The accepted access-token audiences.
+    #[must_use]
+    pub fn audiences(&self) -> &[String] {
+        &self.inner.audiences
+    }
+
+    /// The `realm` used in `WWW-Authenticate`.
+    #[must_use]
+    pub fn realm(&self) -> &str {
+        &self.inner.realm
+    }
+
+    /// JWKS fetch counters.
+    #[must_use]
+    pub fn jwks_stats(&self) -> JwksStats {
+        self.inner.jwks.stats()
+    }
+
+    /// Fetches the issuer's keys now (for example at startup), unless a fetch happened within the
+    /// cooldown.
+    ///
+    /// # Errors
+    /// [`AuthError::KeysUnavailable`] if the keys could not be fetched.
+    pub async fn refresh_keys(&self) -> Result<(), AuthError> {
+        // A kid that cannot exist: asks for a fetch, respecting the cooldown.
+        self.inner.jwks.key_after_fetch("").await.map(|_| ())
+    }
+
+    /// A layer that requires a valid access token and inserts `Arc<AccessClaims>` into request
+    /// extensions.
+    #[must_use]
+    pub fn layer(&self) -> OktaAuthLayer<AccessClaims> {
+        OktaAuthLayer::access(self.clone())
+    }
+
+    /// A layer that requires a valid ID token and inserts `Arc<IdClaims>` into request extensions.
+    #[must_use]
+    pub fn id_token_layer(&self) -> OktaAuthLayer<IdClaims> {
+        OktaAuthLayer::id(self.clone())
+    }
+
+    /// Verifies an access token and returns its claims.
+    ///
+    /// # Errors
+    /// [`AuthError::InvalidToken`] with the reason, or [`AuthError::KeysUnavailable`] if the
+    /// signing keys cannot be fetched.
+    pub async fn verify_access_token(&self, token: &str) -> Result<AccessClaims, AuthError> {
+        self.verify(token, Profile::Access).await
+    }
+
+    /// Verifies an access token into the caller's claims type.
+    ///
+    /// # Errors
+    /// As [`verify_access_token`](Self::verify_access_token); a payload that does not fit `C`
+    /// gives [`TokenError::InvalidClaim`].
+    pub async fn verify_access_token_as<C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<C, AuthError> {
+        self.verify(token, Profile::Access).await
+    }
+
+    /// Verifies an ID token; with `nonce`, its `nonce` claim must equal it.
+    ///
+    /// # Errors
+    /// As [`verify_access_token`](Self::verify_access_token).
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        nonce: Option<&str>,
+    ) -> Result<IdClaims, AuthError> {
+        self.verify(token, Profile::Id { nonce }).await
+    }
+
+    /// Verifies an ID token into the caller's claims type.
+    ///
+    /// # Errors
+    /// As [`verify_id_token`](Self::verify_id_token).
+    pub async fn verify_id_token_as<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        nonce: Option<&str>,
+    ) -> Result<C, AuthError> {
+        self.verify(token, Profile::Id { nonce }).await
+    }
+
+    /// Verifies with at most one (shared) JWKS fetch.
+    pub(crate) async fn verify<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        profile: Profile<'_>,
+    ) -> Result<C, AuthError> {
+        match self.verify_cached(token, profile) {
+            Ok(claims) => Ok(claims),
+            Err(Pending::Rejected(e)) => Err(e),
+            Err(Pending::FetchKey(kid)) => self.verify_after_fetch(token, &kid, profile).await,
+        }
+    }
+
+    /// The slow path: fetch the keys (shared with concurrent callers), then verify again.
+    pub(crate) async fn verify_after_fetch<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        kid: &str,
+        profile: Profile<'_>,
+    ) -> Result<C, AuthError> {
+        if self.inner.jwks.key_after_fetch(kid).await?.is_none() {
+            return Err(TokenError::UnknownKeyId.into());
+        }
+        match self.verify_cached(token, profile) {
+            Ok(claims) => Ok(claims),
+            Err(Pending::Rejected(e)) => Err(e),
+            // Removed again between the fetch and now.
+            Err(Pending::FetchKey(_)) => Err(TokenError::UnknownKeyId.into()),
+        }
+    }
+
+    /// Every check, using only cached keys. This is the hot path.
+    pub(crate) fn verify_cached<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        profile: Profile<'_>,
+    ) -> Result<C, Pending> {
+        let inner = &*self.inner;
+        if profile == Profile::Access && inner.id_tokens_only {
+            return Err(TokenError::AccessTokensDisabled.into());
+        }
+
+        // 1. Form.
+        let parts = token::split(token, inner.max_token_size)?;
+
+        // 2. Header.
+        let header_json = token::decode(parts.header)?;
+        let header = token::parse_header(&header_json)?;
+        if header.crit {
+            return Err(TokenError::CriticalHeader.into());
+        }
+        if header.typ.as_deref() == Some(OKTA_INTERNAL_TYP) {
+            return Err(TokenError::OrgAuthorizationServerToken.into());
+        }
+        let alg = Algorithm::from_name(&header.alg)
+            .filter(|a| inner.algorithms.contains(a))
+            .ok_or(TokenError::UnsupportedAlgorithm)?;
+        let kid = header
+            .kid
+            .filter(|k| !k.is_empty())
+            .ok_or(TokenError::MissingKeyId)?;
+
+        // 3. Claims.
+        let payload = token::decode(parts.payload)?;
+        let claims = token::parse_claims(&payload)?;
+        self.check_claims(&claims, profile)?;
+
+        // 4. Key.
+        let Some(key) = inner.jwks.cached(&kid) else {
+            return Err(Pending::FetchKey(kid.into_owned()));
+        };
+
+        // 5. Signature.
+        let signature = token::decode(parts.signature)?;
+        key.verify(alg, parts.signing_input.as_bytes(), &signature)?;
+
+        // 6. Typed claims.
+        serde_json::from_slice(&payload).map_err(|_| TokenError::InvalidClaim.into())
+    }
+
+    /// The registered claims and the token profile.
+    fn check_claims(&self, claims: &RawClaims<'_>, profile: Profile<'_>) -> Result<(), TokenError> {
+        let inner = &*self.inner;
+        match &claims.iss {
+            Some(iss) if inner.issuers.iter().any(|i| i == iss) => {}
+            _ => return Err(TokenError::WrongIssuer),
+        }
+        let accepted = match profile {
+            Profile::Access => inner.audiences.as_slice(),
+            Profile::Id { .. } => std::slice::from_ref(&inner.client_id),
+        };
+        if !claims
+            .aud
+            .as_ref()
+            .is_some_and(|aud| aud.contains_any(accepted))
+        {
+            return Err(TokenError::WrongAudience);
+        }
+
+        let now = inner.clock.now();
+        let leeway = inner.leeway;
+        match claims.exp {
+            Some(exp) if now < exp.saturating_add(leeway) => {}
+            _ => return Err(TokenError::Expired),
+        }
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+        {
+            return Err(TokenError::NotYetValid);
+        }
+        if claims
+            .iat
+            .is_some_and(|iat| iat > now.saturating_add(leeway))
+        {
+            return Err(TokenError::IssuedInFuture);
+        }
+        if claims.sub.is_none() {
+            return Err(TokenError::InvalidClaim);
+        }
+
+        match profile {
+            Profile::Access => {
+                let looks_like_id_token = claims.nonce.is_some() || claims.has_token_hash;
+                if looks_like_id_token || !(claims.has_cid || claims.has_scp) {
+                    return Err(TokenError::NotAnAccessToken);
+                }
+            }
+            Profile::Id { nonce } => {
+                if claims.has_cid || claims.has_scp || claims.has_uid {
+                    return Err(TokenError::NotAnIdToken);
+                }
+                if let Some(expected) = nonce {
+                    if claims.nonce.as_deref() != Some(expected) {
+                        return Err(TokenError::NonceMismatch);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
