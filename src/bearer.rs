@@ -1,8 +1,9 @@
 //! Bearer credentials from a request (RFC 6750, section 2).
 //!
-//! Only the `Authorization` header is accepted. A token in the URI query (`access_token=`) is
-//! refused: alone it is a 400 (query tokens leak into logs and history), next to a header it is
-//! a 400 for using more than one method (RFC 6750, section 3.1).
+//! Only the `Authorization` header is accepted. A token in the URI query (`access_token=`) is an
+//! unsupported method (query tokens leak into logs and history): alone it counts as no
+//! credentials (401 without an error code, RFC 6750 section 3.1); next to a header it is a 400 for
+//! using more than one method.
 
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, Method, Request, Uri};
@@ -11,7 +12,8 @@ use crate::error::{AuthError, RequestError};
 
 /// The bearer token of a request, borrowed from its `Authorization` header.
 ///
-/// - no `Authorization` header, or another scheme: [`AuthError::MissingToken`] (401, no error code);
+/// - no `Authorization` header, or another scheme (a query `access_token` alone included):
+///   [`AuthError::MissingToken`] (401, no error code);
 /// - several `Authorization` headers, an empty or malformed credential, more than one token, or a
 ///   token also in the query: [`AuthError::InvalidRequest`] (400).
 ///
@@ -23,11 +25,7 @@ pub fn bearer_token<'r>(headers: &'r HeaderMap, uri: &Uri) -> Result<&'r str, Au
     let in_query = uri.query().is_some_and(query_has_token);
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
-        return Err(if in_query {
-            RequestError::TokenInQuery.into()
-        } else {
-            AuthError::MissingToken
-        });
+        return Err(AuthError::MissingToken);
     };
     if values.next().is_some() {
         return Err(RequestError::MultipleAuthorizationHeaders.into());
@@ -36,11 +34,7 @@ pub fn bearer_token<'r>(headers: &'r HeaderMap, uri: &Uri) -> Result<&'r str, Au
     let value = value.to_str().map_err(|_| malformed())?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(if in_query {
-            RequestError::TokenInQuery.into()
-        } else {
-            AuthError::MissingToken
-        });
+        return Err(AuthError::MissingToken);
     }
     let token = rest.trim_matches(|c| c == ' ' || c == '\t');
     if !is_b64token(token) {
@@ -125,7 +119,7 @@ mod tests {
         );
         assert_eq!(
             run(&[], "/x?a=1&access_token=a"),
-            Err(AuthError::InvalidRequest(RequestError::TokenInQuery))
+            Err(AuthError::MissingToken)
         );
         assert_eq!(run(&["Bearer a"], "/x?access_tokens=1"), Ok("a".into()));
     }

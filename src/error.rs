@@ -141,8 +141,6 @@ pub enum RequestError {
     MalformedAuthorizationHeader,
     /// A token in the URI query as well as in the header.
     TokenInHeaderAndQuery,
-    /// A token in the URI query only: this API accepts tokens only in the `Authorization` header.
-    TokenInQuery,
 }
 
 impl RequestError {
@@ -153,9 +151,6 @@ impl RequestError {
             RequestError::MultipleAuthorizationHeaders => "more than one Authorization header",
             RequestError::MalformedAuthorizationHeader => "malformed Authorization header",
             RequestError::TokenInHeaderAndQuery => "token sent in more than one way",
-            RequestError::TokenInQuery => {
-                "tokens in the URI query are not accepted; use the Authorization header"
-            }
         }
     }
 }

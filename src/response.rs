@@ -106,6 +106,12 @@ pin_project! {
 }
 
 impl<B> ResponseBody<B> {
+    /// Wraps a body of the inner service's type, for responses built outside the layer that
+    /// must have the same type as the layer's (for example a public route next to it).
+    pub fn new(body: B) -> Self {
+        ResponseBody::inner(body)
+    }
+
     pub(crate) fn inner(body: B) -> Self {
         ResponseBody {
             kind: BodyKind::Inner { body },
