@@ -134,15 +134,10 @@ impl VerifierBuilder {
         self
     }
 
-    /// The time source for claim checks (default: the system clock).
+    /// The time source for claim checks and the JWKS cache's cooldown, lifetime and backoff
+    /// (default: the system clock). Pass an `Arc<FixedClock>` to keep a handle in tests.
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
-        self
-    }
-
-    /// A shared time source for claim checks.
-    pub fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
         self
     }
 
@@ -283,6 +278,7 @@ impl VerifierBuilder {
             http,
             self.jwks,
             self.algorithms.clone(),
+            Arc::clone(&self.clock),
         );
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
         Ok(Verifier::from_inner(Inner {

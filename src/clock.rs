@@ -1,15 +1,22 @@
-//! The time source for claim checks, injectable so that tests of expiry are exact.
+//! The time source, injectable so that tests of expiry, cooldown and refresh are exact.
 
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A source of the current time, in whole seconds since the Unix epoch.
+/// A source of the current time.
 ///
-/// The default is [`SystemClock`]; tests can give the builder a [`FixedClock`].
+/// The verifier reads it for claim checks (`exp`, `nbf`, `iat`) and for the JWKS cache (cooldown,
+/// key lifetime, retry backoff). The default is [`SystemClock`]; tests give the builder a
+/// [`FixedClock`] and move it by hand.
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
-    /// Seconds since the Unix epoch.
-    fn now(&self) -> i64;
+    /// Milliseconds since the Unix epoch.
+    fn now_millis(&self) -> i64;
+
+    /// Whole seconds since the Unix epoch.
+    fn now(&self) -> i64 {
+        self.now_millis().div_euclid(1000)
+    }
 }
 
 /// The system's wall clock.
@@ -17,10 +24,10 @@ pub trait Clock: Send + Sync + fmt::Debug + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    fn now(&self) -> i64 {
+    fn now_millis(&self) -> i64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     }
 }
 
@@ -31,30 +38,43 @@ impl Clock for SystemClock {
 /// let clock = FixedClock::new(1_700_000_000);
 /// clock.advance(60);
 /// assert_eq!(clock.now(), 1_700_000_060);
+/// clock.advance_millis(1_500);
+/// assert_eq!(clock.now_millis(), 1_700_000_061_500);
 /// ```
 #[derive(Debug, Default)]
 pub struct FixedClock(AtomicI64);
 
 impl FixedClock {
-    /// A clock showing `now` (seconds since the Unix epoch).
+    /// A clock showing `now` seconds since the Unix epoch.
     #[must_use]
     pub fn new(now: i64) -> Self {
-        FixedClock(AtomicI64::new(now))
+        FixedClock(AtomicI64::new(now.saturating_mul(1000)))
     }
 
-    /// Sets the time.
+    /// Sets the time, in seconds since the Unix epoch.
     pub fn set(&self, now: i64) {
-        self.0.store(now, Ordering::Relaxed);
+        self.0.store(now.saturating_mul(1000), Ordering::SeqCst);
     }
 
     /// Moves the time by `secs` (negative goes back).
     pub fn advance(&self, secs: i64) {
-        self.0.fetch_add(secs, Ordering::Relaxed);
+        self.advance_millis(secs.saturating_mul(1000));
+    }
+
+    /// Moves the time by `millis` (negative goes back).
+    pub fn advance_millis(&self, millis: i64) {
+        self.0.fetch_add(millis, Ordering::SeqCst);
     }
 }
 
 impl Clock for FixedClock {
-    fn now(&self) -> i64 {
-        self.0.load(Ordering::Relaxed)
+    fn now_millis(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl<C: Clock> Clock for std::sync::Arc<C> {
+    fn now_millis(&self) -> i64 {
+        (**self).now_millis()
     }
 }

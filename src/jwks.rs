@@ -8,9 +8,9 @@
 //! unknown `kid`s arrive; after a failed one, retries back off from about 1 s to about 10 s.
 //! A fetch that fails never removes keys: the last good set keeps serving.
 //!
-//! Timing uses [`tokio::time::Instant`], so tests drive it with tokio's paused clock.
+//! Timing reads the verifier's [`Clock`], so tests of cooldown, lifetime and backoff are exact.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,10 +20,10 @@ use base64::engine::DecodePaddingMode;
 use base64::{alphabet, Engine};
 use reqwest::Url;
 use serde::Deserialize;
-use tokio::time::Instant;
 
 use crate::algorithm::Algorithm;
 use crate::builder::check_secure_url;
+use crate::clock::Clock;
 use crate::error::{AuthError, TokenError};
 
 /// JWK values may carry padding in the wild; the key material itself is what is checked.
@@ -267,8 +267,8 @@ pub(crate) fn parse_jwks(body: &[u8], allowed: &[Algorithm]) -> Result<KeySet, F
 pub(crate) enum FetchError {
     #[error("HTTP request failed: {0}")]
     Http(#[from] reqwest::Error),
-    #[error("unexpected HTTP status {0}")]
-    Status(u16),
+    #[error("unexpected HTTP status {status} from {url}")]
+    Status { status: u16, url: Url },
     #[error("response larger than {0} bytes")]
     TooLarge(usize),
     #[error("response is not a JWKS document")]
@@ -293,13 +293,21 @@ pub struct JwksStats {
     pub cooldown_hits: u64,
     /// Keys in the current set.
     pub keys: u64,
+    /// Key lookups answered from the cache.
+    pub cache_hits: u64,
+    /// Key lookups that missed the cache (each may wait for a fetch, or hit the cooldown).
+    pub cache_misses: u64,
+    /// Lifetime of the current set: its `Cache-Control: max-age`, clamped (zero before the first
+    /// successful fetch).
+    pub ttl: Duration,
 }
 
 #[derive(Debug)]
 struct FetchState {
     /// Kids of the current set, to drop the ones a new set no longer has.
     kids: Vec<String>,
-    last_attempt: Option<Instant>,
+    /// When the last fetch started, in clock milliseconds.
+    last_attempt: Option<i64>,
     last_ok: bool,
     /// How long after `last_attempt` the next fetch may start: the cooldown after a success,
     /// the jittered retry delay after a failure.
@@ -320,13 +328,17 @@ pub(crate) struct Jwks {
     allowed: Vec<Algorithm>,
     keys: moka::sync::Cache<String, Arc<VerifyingKey>>,
     state: tokio::sync::Mutex<FetchState>,
-    /// When a background refresh is due, in ms since `epoch`.
-    refresh_due_ms: AtomicU64,
+    clock: Arc<dyn Clock>,
+    /// When a background refresh is due, in clock milliseconds.
+    refresh_due_ms: AtomicI64,
     refreshing: AtomicBool,
-    epoch: Instant,
+    /// Lifetime of the current set, in seconds (0 before the first fetch).
+    ttl_secs: AtomicU64,
     fetches: AtomicU64,
     failures: AtomicU64,
     cooldown_hits: AtomicU64,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
 }
 
 impl Jwks {
@@ -337,6 +349,7 @@ impl Jwks {
         http: reqwest::Client,
         config: JwksConfig,
         allowed: Vec<Algorithm>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         let retry = config.retry_initial;
         Jwks {
@@ -357,12 +370,15 @@ impl Jwks {
                 wait: Duration::ZERO,
                 retry,
             }),
-            refresh_due_ms: AtomicU64::new(u64::MAX),
+            clock,
+            refresh_due_ms: AtomicI64::new(i64::MAX),
             refreshing: AtomicBool::new(false),
-            epoch: Instant::now(),
+            ttl_secs: AtomicU64::new(0),
             fetches: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             cooldown_hits: AtomicU64::new(0),
+            cache_hits: AtomicU64::new(0),
+            cache_misses: AtomicU64::new(0),
         }
     }
 
@@ -372,12 +388,19 @@ impl Jwks {
             failures: self.failures.load(Ordering::Relaxed),
             cooldown_hits: self.cooldown_hits.load(Ordering::Relaxed),
             keys: self.keys.iter().count() as u64,
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            cache_misses: self.cache_misses.load(Ordering::Relaxed),
+            ttl: Duration::from_secs(self.ttl_secs.load(Ordering::Relaxed)),
         }
     }
 
     /// The cached key for `kid`, without waiting. Starts a background refresh when one is due.
     pub(crate) fn cached(self: &Arc<Self>, kid: &str) -> Option<Arc<VerifyingKey>> {
-        let key = self.keys.get(kid)?;
+        let Some(key) = self.keys.get(kid) else {
+            self.cache_misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        self.cache_hits.fetch_add(1, Ordering::Relaxed);
         self.refresh_if_due();
         Some(key)
     }
@@ -395,7 +418,9 @@ impl Jwks {
             return Ok(Some(key));
         }
         if let Some(last) = state.last_attempt {
-            if Instant::now() < last + state.wait {
+            let now = self.clock.now_millis();
+            // A clock that went back counts as time passed.
+            if now >= last && now - last < millis(state.wait) {
                 self.cooldown_hits.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(
                     issuer = %self.issuer,
@@ -417,12 +442,8 @@ impl Jwks {
         }
     }
 
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
     fn refresh_if_due(self: &Arc<Self>) {
-        if self.now_ms() < self.refresh_due_ms.load(Ordering::Relaxed)
+        if self.clock.now_millis() < self.refresh_due_ms.load(Ordering::Relaxed)
             || self.refreshing.swap(true, Ordering::AcqRel)
         {
             return;
@@ -431,26 +452,33 @@ impl Jwks {
             self.refreshing.store(false, Ordering::Release);
             return;
         };
-        let this = Arc::clone(self);
-        runtime.spawn(async move {
-            {
-                let mut state = this.state.lock().await;
-                // Another fetch may have happened while waiting for the lock.
-                if this.now_ms() >= this.refresh_due_ms.load(Ordering::Relaxed) {
-                    this.fetch_locked(&mut state).await;
-                }
+        /// Clears the flag however the task ends (also if its runtime shuts down mid-fetch).
+        struct Done(Arc<Jwks>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.refreshing.store(false, Ordering::Release);
             }
-            this.refreshing.store(false, Ordering::Release);
+        }
+        let done = Done(Arc::clone(self));
+        runtime.spawn(async move {
+            let this = &done.0;
+            let mut state = this.state.lock().await;
+            // Another fetch may have happened while waiting for the lock.
+            if this.clock.now_millis() >= this.refresh_due_ms.load(Ordering::Relaxed) {
+                tracing::debug!(issuer = %this.issuer, "JWKS background refresh");
+                this.fetch_locked(&mut state).await;
+            }
         });
     }
 
     /// Fetches the set now, with the fetch lock held, and records the outcome.
     async fn fetch_locked(&self, state: &mut FetchState) {
-        let started = Instant::now();
-        state.last_attempt = Some(started);
+        let started = std::time::Instant::now();
+        state.last_attempt = Some(self.clock.now_millis());
+        tracing::debug!(issuer = %self.issuer, "JWKS fetch started");
         self.fetches.fetch_add(1, Ordering::Relaxed);
         match self.fetch_set().await {
-            Ok((set, ttl)) => {
+            Ok((set, ttl, url)) => {
                 let new_kids: Vec<String> = set.keys.iter().map(|(k, _)| k.clone()).collect();
                 for (kid, key) in set.keys {
                     self.keys.insert(kid, key);
@@ -470,11 +498,14 @@ impl Jwks {
                 state.last_ok = true;
                 state.wait = self.config.cooldown;
                 state.retry = self.config.retry_initial;
+                self.ttl_secs.store(ttl.as_secs(), Ordering::Relaxed);
                 // Refresh in the background once 90% of the lifetime has passed.
                 let refresh_in = ttl.mul_f64(0.9);
                 self.schedule_refresh(refresh_in);
                 tracing::info!(
                     issuer = %self.issuer,
+                    %url,
+                    status = 200,
                     keys = state.kids.len(),
                     skipped = set.skipped.len(),
                     ttl_secs = ttl.as_secs(),
@@ -505,9 +536,7 @@ impl Jwks {
     }
 
     fn schedule_refresh(&self, after: Duration) {
-        let at = self
-            .now_ms()
-            .saturating_add(u64::try_from(after.as_millis()).unwrap_or(u64::MAX));
+        let at = self.clock.now_millis().saturating_add(millis(after));
         self.refresh_due_ms.store(at, Ordering::Relaxed);
     }
 
@@ -522,7 +551,7 @@ impl Jwks {
         clamp_max_age(&cache_control, self.config.min_ttl, self.config.max_ttl)
     }
 
-    async fn fetch_set(&self) -> Result<(KeySet, Duration), FetchError> {
+    async fn fetch_set(&self) -> Result<(KeySet, Duration, Url), FetchError> {
         let uri = self.jwks_uri().await?;
         let response = self
             .http
@@ -533,7 +562,10 @@ impl Jwks {
         let status = response.status();
         tracing::debug!(issuer = %self.issuer, url = %uri, status = status.as_u16(), "JWKS response");
         if status != reqwest::StatusCode::OK {
-            return Err(FetchError::Status(status.as_u16()));
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                url: uri,
+            });
         }
         let ttl = self.ttl(response.headers());
         let body = read_capped(response, self.config.max_response_bytes).await?;
@@ -541,7 +573,7 @@ impl Jwks {
         if set.keys.is_empty() {
             return Err(FetchError::NoUsableKey);
         }
-        Ok((set, ttl))
+        Ok((set, ttl, uri))
     }
 
     /// The JWKS URL: configured, or from the discovery document, or `{issuer}/v1/keys`.
@@ -613,6 +645,10 @@ pub(crate) fn clamp_max_age(cache_control: &str, min: Duration, max: Duration) -
         }
     }
     max_age.map_or(min, |secs| Duration::from_secs(secs).clamp(min, max))
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// `d` scaled by a random factor in [0.8, 1.2).

@@ -361,7 +361,7 @@ async fn leeway_is_applied_to_exp_nbf_and_iat() {
     let clock = std::sync::Arc::new(FixedClock::new(now));
     let verifier = okta
         .verifier_builder()
-        .shared_clock(clock.clone())
+        .clock(clock.clone())
         .build()
         .unwrap();
     let token = |exp: i64, nbf: i64, iat: i64| {
