@@ -9,6 +9,7 @@ use crate::algorithm::Algorithm;
 use crate::clock::{Clock, SystemClock};
 use crate::error::ConfigError;
 use crate::jwks::{Jwks, JwksConfig};
+use crate::token_cache::TokenCache;
 use crate::verifier::{Inner, Verifier};
 
 /// The largest leeway accepted for `exp`, `nbf` and `iat`.
@@ -47,6 +48,7 @@ pub struct VerifierBuilder {
     http_client: Option<reqwest::Client>,
     id_tokens_only: bool,
     realm: String,
+    token_cache: Option<(u64, Duration)>,
 }
 
 impl Default for VerifierBuilder {
@@ -64,6 +66,7 @@ impl Default for VerifierBuilder {
             http_client: None,
             id_tokens_only: false,
             realm: "api".to_owned(),
+            token_cache: None,
         }
     }
 }
@@ -198,6 +201,21 @@ impl VerifierBuilder {
         self
     }
 
+    /// Turns on the verified-token cache of the layer: up to `max_entries` tokens that passed
+    /// every check are accepted again without the RSA check, until the earlier of their `exp`
+    /// and `ttl` after they were first verified (`ttl` from 1 s to 1 h).
+    ///
+    /// Use it when the same tokens come back many times a second and the RSA check shows in
+    /// your profiles; the cache is keyed by the whole token and holds the claims as `Arc`s.
+    /// Trade-off: a cached token is not re-verified until its entry ends. A key removed from the
+    /// issuer's JWKS still stops its tokens as soon as the verifier fetches the new set, but the
+    /// cache knows nothing of revocation (which needs introspection anyway). Keep `ttl` short.
+    /// Off by default; only the layer uses it (`verify_*` methods always verify).
+    pub fn token_cache(mut self, max_entries: u64, ttl: Duration) -> Self {
+        self.token_cache = Some((max_entries, ttl));
+        self
+    }
+
     /// The `realm` of `WWW-Authenticate` answers (default `api`).
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = realm.into();
@@ -280,6 +298,17 @@ impl VerifierBuilder {
             self.algorithms.clone(),
             Arc::clone(&self.clock),
         );
+        let token_cache = match self.token_cache {
+            None => None,
+            Some((max_entries, ttl)) => {
+                if max_entries == 0
+                    || !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&ttl)
+                {
+                    return Err(ConfigError::TokenCache);
+                }
+                Some(TokenCache::new(max_entries, ttl))
+            }
+        };
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
         Ok(Verifier::from_inner(Inner {
             issuers: vec![issuer],
@@ -292,6 +321,7 @@ impl VerifierBuilder {
             jwks: Arc::new(jwks),
             id_tokens_only: self.id_tokens_only,
             realm: self.realm,
+            token_cache,
         }))
     }
 }

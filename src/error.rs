@@ -79,6 +79,9 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The verified-token cache settings are out of range.
+    #[error("token_cache: max_entries must be at least 1 and ttl from 1 s to 1 h")]
+    TokenCache,
     /// The HTTP client for JWKS fetches could not be built.
     #[error("the HTTP client for JWKS fetches could not be built: {0}")]
     HttpClient(#[source] reqwest::Error),

@@ -405,6 +405,11 @@ impl Jwks {
         Some(key)
     }
 
+    /// True if a key with this `kid` is in the current set (no counters, no refresh).
+    pub(crate) fn contains(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
+    }
+
     /// The key for `kid` after at most one (shared) fetch.
     ///
     /// `Ok(None)`: the issuer's current set has no such key (401). `Err`: the keys could not be

@@ -70,6 +70,7 @@ pub mod mock;
 mod response;
 mod service;
 mod token;
+mod token_cache;
 mod verifier;
 
 pub use algorithm::Algorithm;

@@ -2,7 +2,6 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
@@ -100,9 +99,9 @@ where
             Err(error) => return reject(&error, &self.verifier),
         };
         let profile = self.profile();
-        match self.verifier.verify_cached::<C>(token, profile) {
+        match self.verifier.verify_shared::<C>(token, profile) {
             Ok(claims) => {
-                req.extensions_mut().insert(Arc::new(claims));
+                req.extensions_mut().insert(claims);
                 ResponseFuture::inner(self.inner.call(req))
             }
             Err(Pending::Rejected(error)) => reject(&error, &self.verifier),
@@ -114,11 +113,11 @@ where
                 let verifier = self.verifier.clone();
                 ResponseFuture::slow(Box::pin(async move {
                     match verifier
-                        .verify_after_fetch::<C>(&token, &kid, profile)
+                        .verify_shared_after_fetch::<C>(&token, &kid, profile)
                         .await
                     {
                         Ok(claims) => {
-                            req.extensions_mut().insert(Arc::new(claims));
+                            req.extensions_mut().insert(claims);
                             let response = inner.call(req).await?;
                             Ok(response.map(ResponseBody::inner))
                         }

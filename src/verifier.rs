@@ -26,6 +26,7 @@ use crate::error::{AuthError, TokenError};
 use crate::jwks::{Jwks, JwksStats};
 use crate::layer::OktaAuthLayer;
 use crate::token::{self, RawClaims};
+use crate::token_cache::{CachedProfile, TokenCache};
 
 /// The `typ` of access tokens from Okta's org authorization server.
 const OKTA_INTERNAL_TYP: &str = "application/okta-internal-at+jwt";
@@ -60,6 +61,7 @@ pub(crate) struct Inner {
     pub(crate) jwks: Arc<Jwks>,
     pub(crate) id_tokens_only: bool,
     pub(crate) realm: String,
+    pub(crate) token_cache: Option<TokenCache>,
 }
 
 impl fmt::Debug for Verifier {
@@ -82,6 +84,12 @@ pub(crate) enum Profile<'n> {
     Access,
     /// An ID token: audience is the client ID; no `cid`, `scp` or `uid`; `nonce` checked if given.
     Id { nonce: Option<&'n str> },
+}
+
+/// What the token cache needs to know of a verified token.
+pub(crate) struct Verified<'a> {
+    pub(crate) exp: i64,
+    pub(crate) kid: &'a str,
 }
 
 /// The outcome of a verification attempt that did not wait for the network.
@@ -148,6 +156,12 @@ impl Verifier {
     #[must_use]
     pub fn jwks_stats(&self) -> JwksStats {
         self.inner.jwks.stats()
+    }
+
+    /// Entries in the verified-token cache (0 when it is off).
+    #[must_use]
+    pub fn token_cache_len(&self) -> u64 {
+        self.inner.token_cache.as_ref().map_or(0, TokenCache::len)
     }
 
     /// Fetches the issuer's keys now (for example at startup), unless a fetch happened within the
@@ -224,24 +238,84 @@ impl Verifier {
         token: &str,
         profile: Profile<'_>,
     ) -> Result<C, AuthError> {
-        match self.verify_cached(token, profile) {
+        let attempt = || self.verify_cached(token, profile, |claims, _| claims);
+        match attempt() {
             Ok(claims) => Ok(claims),
             Err(Pending::Rejected(e)) => Err(e),
-            Err(Pending::FetchKey(kid)) => self.verify_after_fetch(token, &kid, profile).await,
+            Err(Pending::FetchKey(kid)) => self.after_fetch(&kid, attempt).await,
         }
     }
 
-    /// The slow path: fetch the keys (shared with concurrent callers), then verify again.
-    pub(crate) async fn verify_after_fetch<C: DeserializeOwned>(
+    /// What the layer calls: the claims as an `Arc`, through the verified-token cache when it
+    /// is on. `Pending::FetchKey` sends the layer to [`verify_shared_after_fetch`].
+    ///
+    /// [`verify_shared_after_fetch`]: Self::verify_shared_after_fetch
+    pub(crate) fn verify_shared<C>(
+        &self,
+        token: &str,
+        profile: Profile<'_>,
+    ) -> Result<Arc<C>, Pending>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        let Some(cache) = &self.inner.token_cache else {
+            return self.verify_cached(token, profile, |claims, _| Arc::new(claims));
+        };
+        let cached_profile = match profile {
+            Profile::Access => CachedProfile::Access,
+            Profile::Id { nonce: None } => CachedProfile::Id,
+            // A nonce is per sign-in: never served from the cache.
+            Profile::Id { nonce: Some(_) } => {
+                return self.verify_cached(token, profile, |claims, _| Arc::new(claims))
+            }
+        };
+        let jwks = &self.inner.jwks;
+        let now_ms = self.inner.clock.now_millis();
+        if let Some(hit) = cache.get(token, cached_profile, now_ms, |kid| jwks.contains(kid)) {
+            return Ok(hit);
+        }
+        self.verify_cached(token, profile, |claims, verified| {
+            let claims = Arc::new(claims);
+            let valid_until_ms = verified
+                .exp
+                .saturating_add(self.inner.leeway)
+                .saturating_mul(1000);
+            cache.insert(
+                token,
+                Arc::clone(&claims),
+                cached_profile,
+                verified.kid,
+                now_ms,
+                valid_until_ms,
+            );
+            claims
+        })
+    }
+
+    /// The layer's slow path: fetch the keys, then [`verify_shared`](Self::verify_shared) again.
+    pub(crate) async fn verify_shared_after_fetch<C>(
         &self,
         token: &str,
         kid: &str,
         profile: Profile<'_>,
-    ) -> Result<C, AuthError> {
+    ) -> Result<Arc<C>, AuthError>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        self.after_fetch(kid, || self.verify_shared(token, profile))
+            .await
+    }
+
+    /// Fetches the keys (shared with concurrent callers) and tries once more.
+    async fn after_fetch<R>(
+        &self,
+        kid: &str,
+        attempt: impl FnOnce() -> Result<R, Pending>,
+    ) -> Result<R, AuthError> {
         if self.inner.jwks.key_after_fetch(kid).await?.is_none() {
             return Err(TokenError::UnknownKeyId.into());
         }
-        match self.verify_cached(token, profile) {
+        match attempt() {
             Ok(claims) => Ok(claims),
             Err(Pending::Rejected(e)) => Err(e),
             // Removed again between the fetch and now.
@@ -249,12 +323,14 @@ impl Verifier {
         }
     }
 
-    /// Every check, using only cached keys. This is the hot path.
-    pub(crate) fn verify_cached<C: DeserializeOwned>(
+    /// Every check, using only cached keys. This is the hot path. `finish` receives the typed
+    /// claims and what the token cache needs to know of a verified token.
+    fn verify_cached<C: DeserializeOwned, R>(
         &self,
         token: &str,
         profile: Profile<'_>,
-    ) -> Result<C, Pending> {
+        finish: impl FnOnce(C, Verified<'_>) -> R,
+    ) -> Result<R, Pending> {
         let inner = &*self.inner;
         if profile == Profile::Access && inner.id_tokens_only {
             return Err(TokenError::AccessTokensDisabled.into());
@@ -283,7 +359,7 @@ impl Verifier {
         // 3. Claims.
         let payload = token::decode(parts.payload)?;
         let claims = token::parse_claims(&payload)?;
-        self.check_claims(&claims, profile)?;
+        let exp = self.check_claims(&claims, profile)?;
 
         // 4. Key.
         let Some(key) = inner.jwks.cached(&kid) else {
@@ -295,11 +371,16 @@ impl Verifier {
         key.verify(alg, parts.signing_input.as_bytes(), &signature)?;
 
         // 6. Typed claims.
-        serde_json::from_slice(&payload).map_err(|_| TokenError::InvalidClaim.into())
+        let typed: C = serde_json::from_slice(&payload).map_err(|_| TokenError::InvalidClaim)?;
+        Ok(finish(typed, Verified { exp, kid: &kid }))
     }
 
-    /// The registered claims and the token profile.
-    fn check_claims(&self, claims: &RawClaims<'_>, profile: Profile<'_>) -> Result<(), TokenError> {
+    /// The registered claims and the token profile; returns `exp`.
+    fn check_claims(
+        &self,
+        claims: &RawClaims<'_>,
+        profile: Profile<'_>,
+    ) -> Result<i64, TokenError> {
         let inner = &*self.inner;
         match &claims.iss {
             Some(iss) if inner.issuers.iter().any(|i| i == iss) => {}
@@ -319,10 +400,10 @@ impl Verifier {
 
         let now = inner.clock.now();
         let leeway = inner.leeway;
-        match claims.exp {
-            Some(exp) if now < exp.saturating_add(leeway) => {}
+        let exp = match claims.exp {
+            Some(exp) if now < exp.saturating_add(leeway) => exp,
             _ => return Err(TokenError::Expired),
-        }
+        };
         if claims
             .nbf
             .is_some_and(|nbf| nbf > now.saturating_add(leeway))
@@ -357,6 +438,6 @@ impl Verifier {
                 }
             }
         }
-        Ok(())
+        Ok(exp)
     }
 }

@@ -1,0 +1,95 @@
+//! The optional verified-token cache (off by default; [`VerifierBuilder::token_cache`]).
+//!
+//! A token that passed every check is remembered, keyed by the token itself (so a lookup
+//! compares whole tokens, never only a hash), with its claims as an `Arc`. A hit skips the RSA
+//! check. An entry ends at the earlier of the token's `exp` (plus leeway) and the configured TTL,
+//! and a hit also requires the key that signed the token to still be in the JWKS cache, so a key
+//! removed from the issuer's set stops its tokens at the next successful JWKS fetch.
+//!
+//! [`VerifierBuilder::token_cache`]: crate::VerifierBuilder::token_cache
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which profile a token was verified under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CachedProfile {
+    Access,
+    Id,
+}
+
+struct Entry {
+    claims: Arc<dyn Any + Send + Sync>,
+    profile: CachedProfile,
+    kid: Box<str>,
+    /// Clock milliseconds after which the entry is not used.
+    expires_ms: i64,
+}
+
+/// Verified tokens, bounded in number and lifetime.
+pub(crate) struct TokenCache {
+    entries: moka::sync::Cache<Box<str>, Arc<Entry>>,
+    ttl_ms: i64,
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("entries", &self.entries.entry_count())
+            .field("ttl_ms", &self.ttl_ms)
+            .finish()
+    }
+}
+
+impl TokenCache {
+    pub(crate) fn new(max_entries: u64, ttl: Duration) -> Self {
+        TokenCache {
+            entries: moka::sync::Cache::builder()
+                .max_capacity(max_entries)
+                .time_to_live(ttl)
+                .build(),
+            ttl_ms: i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX),
+        }
+    }
+
+    /// The cached claims of `token`, if it was verified under `profile` into a `C`, has not
+    /// expired at `now_ms`, and its key is still known.
+    pub(crate) fn get<C: Send + Sync + 'static>(
+        &self,
+        token: &str,
+        profile: CachedProfile,
+        now_ms: i64,
+        key_known: impl FnOnce(&str) -> bool,
+    ) -> Option<Arc<C>> {
+        let entry = self.entries.get(token)?;
+        if entry.profile != profile || now_ms >= entry.expires_ms || !key_known(&entry.kid) {
+            return None;
+        }
+        Arc::clone(&entry.claims).downcast::<C>().ok()
+    }
+
+    /// Remembers a verified token until `min(now + ttl, valid_until_ms)`.
+    pub(crate) fn insert<C: Send + Sync + 'static>(
+        &self,
+        token: &str,
+        claims: Arc<C>,
+        profile: CachedProfile,
+        kid: &str,
+        now_ms: i64,
+        valid_until_ms: i64,
+    ) {
+        let entry = Entry {
+            claims,
+            profile,
+            kid: kid.into(),
+            expires_ms: now_ms.saturating_add(self.ttl_ms).min(valid_until_ms),
+        };
+        self.entries.insert(token.into(), Arc::new(entry));
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
+    }
+}

@@ -1,0 +1,170 @@
+//! The optional verified-token cache of the layer.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{app, get_with_token};
+use http::StatusCode;
+use tower_okta::mock::MockOkta;
+use tower_okta::{ConfigError, FixedClock, Verifier};
+
+const T0: i64 = 1_800_000_000;
+
+async fn setup(ttl: Duration) -> (MockOkta, Verifier, Arc<FixedClock>) {
+    let okta = MockOkta::start().await.unwrap();
+    let clock = Arc::new(FixedClock::new(T0));
+    let verifier = okta
+        .verifier_builder()
+        .clock(clock.clone())
+        .jwks_cooldown(Duration::ZERO)
+        .token_cache(1000, ttl)
+        .build()
+        .unwrap();
+    (okta, verifier, clock)
+}
+
+fn token(okta: &MockOkta, exp: i64) -> String {
+    okta.access_token_builder()
+        .claim("iat", T0)
+        .claim("exp", exp)
+        .build()
+}
+
+#[tokio::test]
+async fn a_cached_token_skips_the_key_lookup_and_signature() {
+    let (okta, verifier, _clock) = setup(Duration::from_secs(60)).await;
+    let app = app(&verifier);
+    let t = token(&okta, T0 + 3600);
+    assert_eq!(
+        get_with_token(&app, "/api/me", &t).await.status,
+        StatusCode::OK
+    );
+    let lookups = verifier.jwks_stats().cache_hits + verifier.jwks_stats().cache_misses;
+    assert_eq!(verifier.token_cache_len(), 1);
+    for _ in 0..10 {
+        let answer = get_with_token(&app, "/api/me", &t).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.json()["sub"], "jane.doe@example.com");
+    }
+    let after = verifier.jwks_stats().cache_hits + verifier.jwks_stats().cache_misses;
+    assert_eq!(after, lookups, "no key lookup: served from the token cache");
+    // A different token (one character changed) is not a hit and fails verification.
+    let mut forged = t.clone().into_bytes();
+    let i = forged.len() - 10;
+    forged[i] = if forged[i] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    get_with_token(&app, "/api/me", &forged)
+        .await
+        .assert_invalid_token();
+}
+
+#[tokio::test]
+async fn entries_end_at_the_ttl() {
+    let (okta, verifier, clock) = setup(Duration::from_secs(60)).await;
+    let app = app(&verifier);
+    let t = token(&okta, T0 + 3600);
+    assert_eq!(
+        get_with_token(&app, "/api/me", &t).await.status,
+        StatusCode::OK
+    );
+    let hits = verifier.jwks_stats().cache_hits;
+    clock.advance(59);
+    assert_eq!(
+        get_with_token(&app, "/api/me", &t).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(verifier.jwks_stats().cache_hits, hits, "still cached");
+    clock.advance(1);
+    assert_eq!(
+        get_with_token(&app, "/api/me", &t).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(verifier.jwks_stats().cache_hits, hits + 1, "verified again");
+}
+
+#[tokio::test]
+async fn entries_end_when_the_token_expires() {
+    let (okta, verifier, clock) = setup(Duration::from_secs(3600)).await;
+    let app = app(&verifier);
+    let t = token(&okta, T0 + 30);
+    assert_eq!(
+        get_with_token(&app, "/api/me", &t).await.status,
+        StatusCode::OK
+    );
+    // exp + 60 s leeway.
+    clock.advance(89);
+    assert_eq!(
+        get_with_token(&app, "/api/me", &t).await.status,
+        StatusCode::OK
+    );
+    clock.advance(1);
+    get_with_token(&app, "/api/me", &t)
+        .await
+        .assert_invalid_token();
+}
+
+#[tokio::test]
+async fn a_removed_key_stops_cached_tokens_after_the_next_fetch() {
+    let (okta, verifier, _clock) = setup(Duration::from_secs(3600)).await;
+    let app = app(&verifier);
+    let old_kid = okta.signing_key().kid().to_owned();
+    let old = token(&okta, T0 + 3600);
+    assert_eq!(
+        get_with_token(&app, "/api/me", &old).await.status,
+        StatusCode::OK
+    );
+    okta.rotate_key().unwrap();
+    okta.unpublish_key(&old_kid);
+    // Cached, and the verifier has not fetched the new set yet.
+    assert_eq!(
+        get_with_token(&app, "/api/me", &old).await.status,
+        StatusCode::OK
+    );
+    // A token with the new kid makes the verifier fetch the set without the old key.
+    assert_eq!(
+        get_with_token(&app, "/api/me", &token(&okta, T0 + 3600))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    get_with_token(&app, "/api/me", &old)
+        .await
+        .assert_invalid_token();
+}
+
+#[tokio::test]
+async fn cached_access_tokens_are_not_served_to_the_id_token_layer() {
+    let (okta, verifier, _clock) = setup(Duration::from_secs(60)).await;
+    let app = app(&verifier);
+    let t = token(&okta, T0 + 3600);
+    assert_eq!(
+        get_with_token(&app, "/api/me", &t).await.status,
+        StatusCode::OK
+    );
+    get_with_token(&app, "/id/me", &t)
+        .await
+        .assert_invalid_token();
+}
+
+#[test]
+fn settings_are_validated() {
+    let base = || {
+        Verifier::builder()
+            .issuer("https://dev-1.okta.com/oauth2/default")
+            .client_id("0oa1")
+    };
+    for (entries, ttl) in [(0, 60), (10, 0), (10, 3601)] {
+        assert!(matches!(
+            base()
+                .token_cache(entries, Duration::from_secs(ttl))
+                .build(),
+            Err(ConfigError::TokenCache)
+        ));
+    }
+    assert!(base()
+        .token_cache(10, Duration::from_secs(30))
+        .build()
+        .is_ok());
+}
