@@ -7,10 +7,11 @@ use reqwest::Url;
 
 use crate::algorithm::Algorithm;
 use crate::clock::{Clock, SystemClock};
+use crate::diagnose::Diagnostics;
 use crate::error::ConfigError;
 use crate::jwks::{Jwks, JwksConfig};
 use crate::token_cache::TokenCache;
-use crate::verifier::{Inner, Verifier};
+use crate::verifier::{Inner, Issuer, Verifier};
 
 /// The largest leeway accepted for `exp`, `nbf` and `iat`.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
@@ -49,6 +50,8 @@ pub struct VerifierBuilder {
     id_tokens_only: bool,
     realm: String,
     token_cache: Option<(u64, Duration)>,
+    additional_issuers: Vec<String>,
+    trace_identity: bool,
 }
 
 impl Default for VerifierBuilder {
@@ -67,6 +70,8 @@ impl Default for VerifierBuilder {
             id_tokens_only: false,
             realm: "api".to_owned(),
             token_cache: None,
+            additional_issuers: Vec::new(),
+            trace_identity: false,
         }
     }
 }
@@ -101,6 +106,16 @@ impl VerifierBuilder {
     /// (for example `https://dev-123.okta.com/oauth2/default`, no trailing slash).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Another accepted issuer, with its own JWKS: for an authorization server whose Issuer
+    /// setting is Dynamic (tokens name the custom domain or the Okta domain) or for several
+    /// authorization servers. The token's `iss` selects the issuer before any key lookup, so a
+    /// token naming an unlisted issuer never causes a fetch. Validated like
+    /// [`issuer`](Self::issuer).
+    pub fn additional_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.additional_issuers.push(issuer.into());
         self
     }
 
@@ -216,6 +231,13 @@ impl VerifierBuilder {
         self
     }
 
+    /// Records the token's `sub` and `cid` on the `tower_okta.verify` tracing span (off by
+    /// default: they identify people). The token itself is never recorded.
+    pub fn trace_identity(mut self, on: bool) -> Self {
+        self.trace_identity = on;
+        self
+    }
+
     /// The `realm` of `WWW-Authenticate` answers (default `api`).
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = realm.into();
@@ -229,10 +251,15 @@ impl VerifierBuilder {
     /// A [`ConfigError`] naming the setting that is missing or wrong and how to fix it.
     pub fn build(self) -> Result<Verifier, ConfigError> {
         let issuer = self.issuer.ok_or(ConfigError::MissingIssuer)?;
-        let issuer_url = check_issuer(&issuer)?;
-        let is_org_server = issuer_url.path() == "/";
-        if is_org_server && !self.id_tokens_only {
-            return Err(ConfigError::OrgAuthorizationServer(issuer));
+        let mut issuers = vec![issuer];
+        for extra in self.additional_issuers {
+            if !issuers.contains(&extra) {
+                issuers.push(extra);
+            }
+        }
+        let mut fallbacks = Vec::with_capacity(issuers.len());
+        for issuer in &issuers {
+            fallbacks.push(jwks_fallback(issuer, self.id_tokens_only)?);
         }
         let client_id = self
             .client_id
@@ -270,15 +297,6 @@ impl VerifierBuilder {
             }
             None => None,
         };
-        let fallback = if is_org_server {
-            format!("{issuer}/oauth2/v1/keys")
-        } else {
-            format!("{issuer}/v1/keys")
-        };
-        let fallback = Url::parse(&fallback).map_err(|_| ConfigError::InvalidIssuer {
-            issuer: issuer.clone(),
-            reason: "the JWKS URL derived from it is not a URL",
-        })?;
         let http = match self.http_client {
             Some(client) => client,
             None => reqwest::Client::builder()
@@ -289,15 +307,24 @@ impl VerifierBuilder {
                 .build()
                 .map_err(ConfigError::HttpClient)?,
         };
-        let jwks = Jwks::new(
-            issuer.clone(),
-            fallback,
-            jwks_uri,
-            http,
-            self.jwks,
-            self.algorithms.clone(),
-            Arc::clone(&self.clock),
-        );
+        let mut jwks_uri = jwks_uri;
+        let issuer_entries = issuers
+            .iter()
+            .zip(fallbacks)
+            .map(|(url, fallback)| Issuer {
+                url: url.clone(),
+                jwks: Arc::new(Jwks::new(
+                    url.clone(),
+                    fallback,
+                    // An explicit JWKS URL belongs to the configured (first) issuer.
+                    jwks_uri.take(),
+                    http.clone(),
+                    self.jwks.clone(),
+                    self.algorithms.clone(),
+                    Arc::clone(&self.clock),
+                )),
+            })
+            .collect();
         let token_cache = match self.token_cache {
             None => None,
             Some((max_entries, ttl)) => {
@@ -311,19 +338,40 @@ impl VerifierBuilder {
         };
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
         Ok(Verifier::from_inner(Inner {
-            issuers: vec![issuer],
+            issuers: issuer_entries,
+            issuer_urls: issuers,
             client_id,
             audiences,
             leeway,
             algorithms: self.algorithms,
             max_token_size: self.max_token_size,
             clock: self.clock,
-            jwks: Arc::new(jwks),
             id_tokens_only: self.id_tokens_only,
             realm: self.realm,
             token_cache,
+            trace_identity: self.trace_identity,
+            diagnostics: Diagnostics::default(),
         }))
     }
+}
+
+/// Validates an issuer and derives its default JWKS URL (`{issuer}/v1/keys`, or
+/// `{issuer}/oauth2/v1/keys` for the org authorization server, accepted for ID tokens only).
+fn jwks_fallback(issuer: &str, id_tokens_only: bool) -> Result<Url, ConfigError> {
+    let issuer_url = check_issuer(issuer)?;
+    let is_org_server = issuer_url.path() == "/";
+    if is_org_server && !id_tokens_only {
+        return Err(ConfigError::OrgAuthorizationServer(issuer.to_owned()));
+    }
+    let fallback = if is_org_server {
+        format!("{issuer}/oauth2/v1/keys")
+    } else {
+        format!("{issuer}/v1/keys")
+    };
+    Url::parse(&fallback).map_err(|_| ConfigError::InvalidIssuer {
+        issuer: issuer.to_owned(),
+        reason: "the JWKS URL derived from it is not a URL",
+    })
 }
 
 /// True for `localhost`, `127.0.0.0/8` and `::1`.

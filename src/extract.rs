@@ -78,6 +78,16 @@ impl IntoResponse for MissingClaims {
     }
 }
 
+/// The RFC 6750 answer, for handlers that check claims themselves (for example with
+/// [`AccessClaims::require_any_scope`](crate::AccessClaims::require_any_scope) and `?`).
+/// The realm is `api`; use [`rejection_response`](crate::rejection_response) for another.
+impl IntoResponse for crate::AuthError {
+    fn into_response(self) -> Response {
+        crate::rejection_response::<axum_core::body::Body>(&self, "api")
+            .map(axum_core::body::Body::new)
+    }
+}
+
 impl<S, T> FromRequestParts<S> for Claims<T>
 where
     S: Send + Sync,

@@ -6,6 +6,8 @@ use std::task::{ready, Context, Poll};
 
 use http::Response;
 use pin_project_lite::pin_project;
+use tracing::instrument::{Instrument, Instrumented};
+use tracing::Span;
 
 use crate::response::ResponseBody;
 
@@ -24,8 +26,9 @@ pin_project! {
 pin_project! {
     #[project = KindProj]
     enum Kind<F, B, E> {
-        // The token verified with a cached key: the inner service's future.
-        Inner { #[pin] future: F },
+        // The token verified with a cached key: the inner service's future, inside the
+        // verification span so that the handler's events carry it.
+        Inner { #[pin] future: Instrumented<F> },
         // The key had to be fetched: verification and the inner call, boxed.
         Slow { future: SlowFuture<B, E> },
         // Refused before the inner service was called.
@@ -35,8 +38,14 @@ pin_project! {
 
 impl<F, B, E> ResponseFuture<F, B, E> {
     pub(crate) fn inner(future: F) -> Self {
+        ResponseFuture::inner_in(future, Span::none())
+    }
+
+    pub(crate) fn inner_in(future: F, span: Span) -> Self {
         ResponseFuture {
-            kind: Kind::Inner { future },
+            kind: Kind::Inner {
+                future: future.instrument(span),
+            },
         }
     }
 

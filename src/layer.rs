@@ -16,6 +16,14 @@ pub(crate) enum TokenKind {
     Id,
 }
 
+/// The layer's settings, shared with the service.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LayerConfig {
+    pub(crate) kind: TokenKind,
+    pub(crate) allow_preflight: bool,
+    pub(crate) optional: bool,
+}
+
 /// A tower layer that requires a valid Okta bearer token.
 ///
 /// Built by [`Verifier::layer`] (access tokens, claims as [`AccessClaims`]) or
@@ -40,8 +48,7 @@ pub(crate) enum TokenKind {
 /// ```
 pub struct OktaAuthLayer<C = AccessClaims> {
     verifier: Verifier,
-    kind: TokenKind,
-    allow_preflight: bool,
+    config: LayerConfig,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -49,8 +56,7 @@ impl<C> Clone for OktaAuthLayer<C> {
     fn clone(&self) -> Self {
         OktaAuthLayer {
             verifier: self.verifier.clone(),
-            kind: self.kind,
-            allow_preflight: self.allow_preflight,
+            config: self.config,
             _claims: PhantomData,
         }
     }
@@ -59,8 +65,7 @@ impl<C> Clone for OktaAuthLayer<C> {
 impl<C> fmt::Debug for OktaAuthLayer<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OktaAuthLayer")
-            .field("kind", &self.kind)
-            .field("allow_preflight", &self.allow_preflight)
+            .field("config", &self.config)
             .field("claims", &std::any::type_name::<C>())
             .finish_non_exhaustive()
     }
@@ -82,8 +87,11 @@ impl<C> OktaAuthLayer<C> {
     fn with_kind(verifier: Verifier, kind: TokenKind) -> Self {
         OktaAuthLayer {
             verifier,
-            kind,
-            allow_preflight: true,
+            config: LayerConfig {
+                kind,
+                allow_preflight: true,
+                optional: false,
+            },
             _claims: PhantomData,
         }
     }
@@ -94,8 +102,7 @@ impl<C> OktaAuthLayer<C> {
     pub fn claims<T>(self) -> OktaAuthLayer<T> {
         OktaAuthLayer {
             verifier: self.verifier,
-            kind: self.kind,
-            allow_preflight: self.allow_preflight,
+            config: self.config,
             _claims: PhantomData,
         }
     }
@@ -105,7 +112,16 @@ impl<C> OktaAuthLayer<C> {
     /// requiring a token there breaks every cross-origin SPA.
     #[must_use]
     pub fn allow_cors_preflight(mut self, allow: bool) -> Self {
-        self.allow_preflight = allow;
+        self.config.allow_preflight = allow;
+        self
+    }
+
+    /// Optional authentication: a request with no credentials at all passes through without
+    /// claims (handlers extract `Option<Claims<T>>`), while a request with a bad token, or a
+    /// malformed `Authorization` header, is still refused.
+    #[must_use]
+    pub fn optional(mut self) -> Self {
+        self.config.optional = true;
         self
     }
 }
@@ -114,11 +130,6 @@ impl<S, C> Layer<S> for OktaAuthLayer<C> {
     type Service = OktaAuth<S, C>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        OktaAuth::new(
-            inner,
-            self.verifier.clone(),
-            self.kind,
-            self.allow_preflight,
-        )
+        OktaAuth::new(inner, self.verifier.clone(), self.config)
     }
 }

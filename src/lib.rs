@@ -59,10 +59,12 @@ mod bearer;
 mod builder;
 mod claims;
 mod clock;
+mod diagnose;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
 mod future;
+mod guard;
 mod jwks;
 mod layer;
 #[cfg(feature = "mock")]
@@ -82,6 +84,7 @@ pub use error::{AuthError, ConfigError, ErrorKind, RequestError, TokenError};
 #[cfg(feature = "axum")]
 pub use extract::{Claims, MissingClaims};
 pub use future::ResponseFuture;
+pub use guard::{Require, RequireGroupLayer, RequireScopeLayer};
 pub use jwks::{JwksStats, KeyError};
 pub use layer::OktaAuthLayer;
 pub use response::{rejection_response, ResponseBody};

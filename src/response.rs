@@ -67,7 +67,9 @@ fn www_authenticate(error: &AuthError, realm: &str) -> String {
         ));
     }
     if let AuthError::InsufficientScope(scope) = error {
-        value.push_str(&format!(", scope=\"{}\"", quote(scope)));
+        if !scope.is_empty() {
+            value.push_str(&format!(", scope=\"{}\"", quote(scope)));
+        }
     }
     value
 }

@@ -7,11 +7,12 @@ use std::task::{Context, Poll};
 use http::{Request, Response};
 use serde::de::DeserializeOwned;
 use tower_service::Service;
+use tracing::Instrument;
 
 use crate::bearer::{bearer_token, is_preflight};
 use crate::error::AuthError;
 use crate::future::ResponseFuture;
-use crate::layer::TokenKind;
+use crate::layer::{LayerConfig, TokenKind};
 use crate::response::{rejection_response, ResponseBody};
 use crate::verifier::{Pending, Profile, Verifier};
 
@@ -20,8 +21,7 @@ use crate::verifier::{Pending, Profile, Verifier};
 pub struct OktaAuth<S, C = crate::AccessClaims> {
     inner: S,
     verifier: Verifier,
-    kind: TokenKind,
-    allow_preflight: bool,
+    config: LayerConfig,
     _claims: PhantomData<fn() -> C>,
 }
 
@@ -30,8 +30,7 @@ impl<S: Clone, C> Clone for OktaAuth<S, C> {
         OktaAuth {
             inner: self.inner.clone(),
             verifier: self.verifier.clone(),
-            kind: self.kind,
-            allow_preflight: self.allow_preflight,
+            config: self.config,
             _claims: PhantomData,
         }
     }
@@ -41,38 +40,34 @@ impl<S: fmt::Debug, C> fmt::Debug for OktaAuth<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OktaAuth")
             .field("inner", &self.inner)
-            .field("kind", &self.kind)
+            .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
 impl<S, C> OktaAuth<S, C> {
-    pub(crate) fn new(
-        inner: S,
-        verifier: Verifier,
-        kind: TokenKind,
-        allow_preflight: bool,
-    ) -> Self {
+    pub(crate) fn new(inner: S, verifier: Verifier, config: LayerConfig) -> Self {
         OktaAuth {
             inner,
             verifier,
-            kind,
-            allow_preflight,
+            config,
             _claims: PhantomData,
         }
     }
 
     fn profile(&self) -> Profile<'static> {
-        match self.kind {
+        match self.config.kind {
             TokenKind::Access => Profile::Access,
             TokenKind::Id => Profile::Id { nonce: None },
         }
     }
 }
 
-fn reject<F, B, E>(error: &AuthError, verifier: &Verifier) -> ResponseFuture<F, B, E> {
+/// The HTTP answer to `error`, recorded on the current span (kind only).
+fn refuse<B>(error: &AuthError, verifier: &Verifier) -> Response<ResponseBody<B>> {
+    tracing::Span::current().record("outcome", error.kind().as_str());
     tracing::debug!(kind = %error.kind(), reason = ?error, "request rejected");
-    ResponseFuture::rejected(rejection_response(error, verifier.realm()))
+    rejection_response(error, verifier.realm())
 }
 
 impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for OktaAuth<S, C>
@@ -91,42 +86,59 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        if self.allow_preflight && is_preflight(&req) {
+        if self.config.allow_preflight && is_preflight(&req) {
             return ResponseFuture::inner(self.inner.call(req));
         }
+        let span = tracing::debug_span!(
+            "tower_okta.verify",
+            outcome = tracing::field::Empty,
+            sub = tracing::field::Empty,
+            cid = tracing::field::Empty,
+        );
+        let entered = span.enter();
         let token = match bearer_token(req.headers(), req.uri()) {
             Ok(token) => token,
-            Err(error) => return reject(&error, &self.verifier),
+            // Optional authentication: no credentials at all is fine; bad ones are not.
+            Err(AuthError::MissingToken) if self.config.optional => {
+                span.record("outcome", "anonymous");
+                drop(entered);
+                return ResponseFuture::inner_in(self.inner.call(req), span);
+            }
+            Err(error) => return ResponseFuture::rejected(refuse(&error, &self.verifier)),
         };
         let profile = self.profile();
         match self.verifier.verify_shared::<C>(token, profile) {
             Ok(claims) => {
+                span.record("outcome", "ok");
                 req.extensions_mut().insert(claims);
-                ResponseFuture::inner(self.inner.call(req))
+                drop(entered);
+                ResponseFuture::inner_in(self.inner.call(req), span)
             }
-            Err(Pending::Rejected(error)) => reject(&error, &self.verifier),
-            Err(Pending::FetchKey(kid)) => {
+            Err(Pending::Rejected(error)) => {
+                ResponseFuture::rejected(refuse(&error, &self.verifier))
+            }
+            Err(Pending::FetchKey { issuer, kid }) => {
                 let token = token.to_owned();
                 // Take the service that was driven to readiness, leave a clone in its place.
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 let verifier = self.verifier.clone();
-                ResponseFuture::slow(Box::pin(async move {
-                    match verifier
-                        .verify_shared_after_fetch::<C>(&token, &kid, profile)
-                        .await
-                    {
+                drop(entered);
+                let slow = async move {
+                    let verified = verifier
+                        .verify_shared_after_fetch::<C>(&token, (issuer, &kid), profile)
+                        .await;
+                    match verified {
                         Ok(claims) => {
+                            tracing::Span::current().record("outcome", "ok");
                             req.extensions_mut().insert(claims);
                             let response = inner.call(req).await?;
                             Ok(response.map(ResponseBody::inner))
                         }
-                        Err(error) => {
-                            tracing::debug!(kind = %error.kind(), reason = ?error, "request rejected");
-                            Ok(rejection_response(&error, verifier.realm()))
-                        }
+                        Err(error) => Ok(refuse(&error, &verifier)),
                     }
-                }))
+                };
+                ResponseFuture::slow(Box::pin(slow.instrument(span)))
             }
         }
     }

@@ -151,8 +151,9 @@ pub(crate) struct RawClaims<'a> {
     pub(crate) nbf: Option<i64>,
     pub(crate) iat: Option<i64>,
     pub(crate) nonce: Option<Cow<'a, str>>,
-    /// Okta access-token claims present (`cid`, `scp`, `uid`).
-    pub(crate) has_cid: bool,
+    /// Okta's `cid`: the client the access token was issued to.
+    pub(crate) cid: Option<Cow<'a, str>>,
+    /// Okta access-token claims present (`scp`, `uid`).
     pub(crate) has_scp: bool,
     pub(crate) has_uid: bool,
     /// ID-token-only claims present (`at_hash`, `c_hash`).
@@ -390,7 +391,7 @@ impl<'de> Deserialize<'de> for RawClaims<'de> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut seen = SeenKeys::default();
                 let mut c = RawClaims::default();
-                let (mut iss, mut sub, mut nonce) = (None, None, None);
+                let (mut iss, mut sub, mut nonce, mut cid) = (None, None, None, None);
                 let (mut exp, mut nbf, mut iat) = (None, None, None);
                 let mut aud = None;
                 while let Some(CowStr(key)) = map.next_key()? {
@@ -399,13 +400,13 @@ impl<'de> Deserialize<'de> for RawClaims<'de> {
                         "iss" => once(&mut map, &mut iss)?,
                         "sub" => once(&mut map, &mut sub)?,
                         "nonce" => once(&mut map, &mut nonce)?,
+                        "cid" => once(&mut map, &mut cid)?,
                         "aud" => once(&mut map, &mut aud)?,
                         "exp" => once(&mut map, &mut exp)?,
                         "nbf" => once(&mut map, &mut nbf)?,
                         "iat" => once(&mut map, &mut iat)?,
                         other => {
                             match other {
-                                "cid" => c.has_cid = true,
                                 "scp" => c.has_scp = true,
                                 "uid" => c.has_uid = true,
                                 "at_hash" | "c_hash" => c.has_token_hash = true,
@@ -418,6 +419,7 @@ impl<'de> Deserialize<'de> for RawClaims<'de> {
                 c.iss = iss.map(|s: CowStr<'de>| s.0);
                 c.sub = sub.map(|s: CowStr<'de>| s.0);
                 c.nonce = nonce.map(|s: CowStr<'de>| s.0);
+                c.cid = cid.map(|s: CowStr<'de>| s.0);
                 c.aud = aud;
                 c.exp = exp.map(|d: NumericDate| d.0);
                 c.nbf = nbf.map(|d: NumericDate| d.0);
@@ -498,7 +500,7 @@ mod tests {
         let c =
             parse_claims(br#"{"iss":"i","aud":["a","b"],"exp":10,"cid":"x","scp":[]}"#).unwrap();
         assert_eq!(c.exp, Some(10));
-        assert!(c.has_cid && c.has_scp && !c.has_uid);
+        assert!(c.cid.is_some() && c.has_scp && !c.has_uid);
         assert!(c.aud.unwrap().contains_any(&["b".to_owned()]));
         for bad in [
             &br#"{"exp":"10"}"#[..],

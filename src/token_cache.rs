@@ -22,6 +22,8 @@ pub(crate) enum CachedProfile {
 struct Entry {
     claims: Arc<dyn Any + Send + Sync>,
     profile: CachedProfile,
+    /// Index of the token's issuer in the verifier.
+    issuer: usize,
     kid: Box<str>,
     /// Clock milliseconds after which the entry is not used.
     expires_ms: i64,
@@ -60,10 +62,13 @@ impl TokenCache {
         token: &str,
         profile: CachedProfile,
         now_ms: i64,
-        key_known: impl FnOnce(&str) -> bool,
+        key_known: impl FnOnce(usize, &str) -> bool,
     ) -> Option<Arc<C>> {
         let entry = self.entries.get(token)?;
-        if entry.profile != profile || now_ms >= entry.expires_ms || !key_known(&entry.kid) {
+        if entry.profile != profile
+            || now_ms >= entry.expires_ms
+            || !key_known(entry.issuer, &entry.kid)
+        {
             return None;
         }
         Arc::clone(&entry.claims).downcast::<C>().ok()
@@ -75,13 +80,14 @@ impl TokenCache {
         token: &str,
         claims: Arc<C>,
         profile: CachedProfile,
-        kid: &str,
+        (issuer, kid): (usize, &str),
         now_ms: i64,
         valid_until_ms: i64,
     ) {
         let entry = Entry {
             claims,
             profile,
+            issuer,
             kid: kid.into(),
             expires_ms: now_ms.saturating_add(self.ttl_ms).min(valid_until_ms),
         };

@@ -22,6 +22,7 @@ use crate::algorithm::Algorithm;
 use crate::builder::VerifierBuilder;
 use crate::claims::{AccessClaims, IdClaims};
 use crate::clock::Clock;
+use crate::diagnose::Diagnostics;
 use crate::error::{AuthError, TokenError};
 use crate::jwks::{Jwks, JwksStats};
 use crate::layer::OktaAuthLayer;
@@ -50,24 +51,36 @@ pub struct Verifier {
     inner: Arc<Inner>,
 }
 
+/// An accepted issuer and its key source.
+#[derive(Debug)]
+pub(crate) struct Issuer {
+    pub(crate) url: String,
+    pub(crate) jwks: Arc<Jwks>,
+}
+
 pub(crate) struct Inner {
-    pub(crate) issuers: Vec<String>,
+    /// The configured issuer first, then any additional ones.
+    pub(crate) issuers: Vec<Issuer>,
+    /// The issuer URLs, in the same order (for the claim check and diagnostics).
+    pub(crate) issuer_urls: Vec<String>,
     pub(crate) client_id: String,
     pub(crate) audiences: Vec<String>,
     pub(crate) leeway: i64,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) max_token_size: usize,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) jwks: Arc<Jwks>,
     pub(crate) id_tokens_only: bool,
     pub(crate) realm: String,
     pub(crate) token_cache: Option<TokenCache>,
+    /// Record `sub` and `cid` on the verification span.
+    pub(crate) trace_identity: bool,
+    pub(crate) diagnostics: Diagnostics,
 }
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier")
-            .field("issuers", &self.inner.issuers)
+            .field("issuers", &self.inner.issuer_urls)
             .field("client_id", &self.inner.client_id)
             .field("audiences", &self.inner.audiences)
             .field("leeway_secs", &self.inner.leeway)
@@ -89,6 +102,8 @@ pub(crate) enum Profile<'n> {
 /// What the token cache needs to know of a verified token.
 pub(crate) struct Verified<'a> {
     pub(crate) exp: i64,
+    /// Index of the token's issuer in `Inner::issuers`.
+    pub(crate) issuer: usize,
     pub(crate) kid: &'a str,
 }
 
@@ -97,8 +112,9 @@ pub(crate) struct Verified<'a> {
 pub(crate) enum Pending {
     /// Refused.
     Rejected(AuthError),
-    /// Every check so far passed and the key for this `kid` is not cached.
-    FetchKey(String),
+    /// Every check so far passed and the key for this `kid` of this issuer (an index into
+    /// `Inner::issuers`) is not cached.
+    FetchKey { issuer: usize, kid: String },
 }
 
 impl From<TokenError> for Pending {
@@ -131,7 +147,13 @@ impl Verifier {
     /// The configured issuer.
     #[must_use]
     pub fn issuer(&self) -> &str {
-        &self.inner.issuers[0]
+        &self.inner.issuer_urls[0]
+    }
+
+    /// Every accepted issuer: the configured one first, then the additional ones.
+    #[must_use]
+    pub fn issuers(&self) -> &[String] {
+        &self.inner.issuer_urls
     }
 
     /// The SPA's client ID.
@@ -152,10 +174,20 @@ impl Verifier {
         &self.inner.realm
     }
 
-    /// JWKS fetch counters.
+    /// JWKS counters of the configured issuer.
     #[must_use]
     pub fn jwks_stats(&self) -> JwksStats {
-        self.inner.jwks.stats()
+        self.inner.issuers[0].jwks.stats()
+    }
+
+    /// JWKS counters of one of the accepted issuers.
+    #[must_use]
+    pub fn jwks_stats_for(&self, issuer: &str) -> Option<JwksStats> {
+        self.inner
+            .issuers
+            .iter()
+            .find(|i| i.url == issuer)
+            .map(|i| i.jwks.stats())
     }
 
     /// Entries in the verified-token cache (0 when it is off).
@@ -164,14 +196,17 @@ impl Verifier {
         self.inner.token_cache.as_ref().map_or(0, TokenCache::len)
     }
 
-    /// Fetches the issuer's keys now (for example at startup), unless a fetch happened within the
-    /// cooldown.
+    /// Fetches every accepted issuer's keys now (for example at startup), unless a fetch
+    /// happened within the cooldown.
     ///
     /// # Errors
-    /// [`AuthError::KeysUnavailable`] if the keys could not be fetched.
+    /// [`AuthError::KeysUnavailable`] if the keys of an issuer could not be fetched.
     pub async fn refresh_keys(&self) -> Result<(), AuthError> {
-        // A kid that cannot exist: asks for a fetch, respecting the cooldown.
-        self.inner.jwks.key_after_fetch("").await.map(|_| ())
+        for issuer in &self.inner.issuers {
+            // A kid that cannot exist: asks for a fetch, respecting the cooldown.
+            issuer.jwks.key_after_fetch("").await?;
+        }
+        Ok(())
     }
 
     /// A layer that requires a valid access token and inserts `Arc<AccessClaims>` into request
@@ -242,7 +277,7 @@ impl Verifier {
         match attempt() {
             Ok(claims) => Ok(claims),
             Err(Pending::Rejected(e)) => Err(e),
-            Err(Pending::FetchKey(kid)) => self.after_fetch(&kid, attempt).await,
+            Err(Pending::FetchKey { issuer, kid }) => self.after_fetch(issuer, &kid, attempt).await,
         }
     }
 
@@ -269,9 +304,14 @@ impl Verifier {
                 return self.verify_cached(token, profile, |claims, _| Arc::new(claims))
             }
         };
-        let jwks = &self.inner.jwks;
         let now_ms = self.inner.clock.now_millis();
-        if let Some(hit) = cache.get(token, cached_profile, now_ms, |kid| jwks.contains(kid)) {
+        let key_known = |issuer: usize, kid: &str| {
+            self.inner
+                .issuers
+                .get(issuer)
+                .is_some_and(|i| i.jwks.contains(kid))
+        };
+        if let Some(hit) = cache.get(token, cached_profile, now_ms, key_known) {
             return Ok(hit);
         }
         self.verify_cached(token, profile, |claims, verified| {
@@ -284,7 +324,7 @@ impl Verifier {
                 token,
                 Arc::clone(&claims),
                 cached_profile,
-                verified.kid,
+                (verified.issuer, verified.kid),
                 now_ms,
                 valid_until_ms,
             );
@@ -296,30 +336,34 @@ impl Verifier {
     pub(crate) async fn verify_shared_after_fetch<C>(
         &self,
         token: &str,
-        kid: &str,
+        (issuer, kid): (usize, &str),
         profile: Profile<'_>,
     ) -> Result<Arc<C>, AuthError>
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
-        self.after_fetch(kid, || self.verify_shared(token, profile))
+        self.after_fetch(issuer, kid, || self.verify_shared(token, profile))
             .await
     }
 
     /// Fetches the keys (shared with concurrent callers) and tries once more.
     async fn after_fetch<R>(
         &self,
+        issuer: usize,
         kid: &str,
         attempt: impl FnOnce() -> Result<R, Pending>,
     ) -> Result<R, AuthError> {
-        if self.inner.jwks.key_after_fetch(kid).await?.is_none() {
+        let Some(issuer) = self.inner.issuers.get(issuer) else {
+            return Err(TokenError::WrongIssuer.into());
+        };
+        if issuer.jwks.key_after_fetch(kid).await?.is_none() {
             return Err(TokenError::UnknownKeyId.into());
         }
         match attempt() {
             Ok(claims) => Ok(claims),
             Err(Pending::Rejected(e)) => Err(e),
             // Removed again between the fetch and now.
-            Err(Pending::FetchKey(_)) => Err(TokenError::UnknownKeyId.into()),
+            Err(Pending::FetchKey { .. }) => Err(TokenError::UnknownKeyId.into()),
         }
     }
 
@@ -359,11 +403,19 @@ impl Verifier {
         // 3. Claims.
         let payload = token::decode(parts.payload)?;
         let claims = token::parse_claims(&payload)?;
-        let exp = self.check_claims(&claims, profile)?;
+        let (issuer, exp) = self.check_claims(&claims, profile)?;
+        if inner.trace_identity {
+            let span = tracing::Span::current();
+            span.record("sub", claims.sub.as_deref());
+            span.record("cid", claims.cid.as_deref());
+        }
 
-        // 4. Key.
-        let Some(key) = inner.jwks.cached(&kid) else {
-            return Err(Pending::FetchKey(kid.into_owned()));
+        // 4. Key: the token's issuer selects the key source.
+        let Some(key) = inner.issuers[issuer].jwks.cached(&kid) else {
+            return Err(Pending::FetchKey {
+                issuer,
+                kid: kid.into_owned(),
+            });
         };
 
         // 5. Signature.
@@ -372,20 +424,33 @@ impl Verifier {
 
         // 6. Typed claims.
         let typed: C = serde_json::from_slice(&payload).map_err(|_| TokenError::InvalidClaim)?;
-        Ok(finish(typed, Verified { exp, kid: &kid }))
+        Ok(finish(
+            typed,
+            Verified {
+                exp,
+                issuer,
+                kid: &kid,
+            },
+        ))
     }
 
-    /// The registered claims and the token profile; returns `exp`.
+    /// The registered claims and the token profile; returns the issuer's index and `exp`.
     fn check_claims(
         &self,
         claims: &RawClaims<'_>,
         profile: Profile<'_>,
-    ) -> Result<i64, TokenError> {
+    ) -> Result<(usize, i64), TokenError> {
         let inner = &*self.inner;
-        match &claims.iss {
-            Some(iss) if inner.issuers.iter().any(|i| i == iss) => {}
-            _ => return Err(TokenError::WrongIssuer),
-        }
+        let issuer = claims
+            .iss
+            .as_deref()
+            .and_then(|iss| inner.issuer_urls.iter().position(|i| i == iss));
+        let Some(issuer) = issuer else {
+            if let Some(iss) = claims.iss.as_deref() {
+                inner.diagnostics.wrong_issuer(iss, &inner.issuer_urls);
+            }
+            return Err(TokenError::WrongIssuer);
+        };
         let accepted = match profile {
             Profile::Access => inner.audiences.as_slice(),
             Profile::Id { .. } => std::slice::from_ref(&inner.client_id),
@@ -395,6 +460,9 @@ impl Verifier {
             .as_ref()
             .is_some_and(|aud| aud.contains_any(accepted))
         {
+            inner
+                .diagnostics
+                .wrong_audience(claims.aud.as_ref(), accepted);
             return Err(TokenError::WrongAudience);
         }
 
@@ -423,12 +491,12 @@ impl Verifier {
         match profile {
             Profile::Access => {
                 let looks_like_id_token = claims.nonce.is_some() || claims.has_token_hash;
-                if looks_like_id_token || !(claims.has_cid || claims.has_scp) {
+                if looks_like_id_token || !(claims.cid.is_some() || claims.has_scp) {
                     return Err(TokenError::NotAnAccessToken);
                 }
             }
             Profile::Id { nonce } => {
-                if claims.has_cid || claims.has_scp || claims.has_uid {
+                if claims.cid.is_some() || claims.has_scp || claims.has_uid {
                     return Err(TokenError::NotAnIdToken);
                 }
                 if let Some(expected) = nonce {
@@ -438,6 +506,6 @@ impl Verifier {
                 }
             }
         }
-        Ok(exp)
+        Ok((issuer, exp))
     }
 }

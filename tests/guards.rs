@@ -1,0 +1,206 @@
+//! Scope and group guards, optional authentication and in-handler checks.
+
+mod common;
+
+use axum::routing::get;
+use axum::Router;
+use common::{get_with_token, send_with, start};
+use http::StatusCode;
+use serde_json::json;
+use tower_okta::{AccessClaims, AuthError, Claims, RequireGroupLayer, RequireScopeLayer};
+
+#[tokio::test]
+async fn scope_guards_answer_403_insufficient_scope() {
+    let (okta, verifier) = start().await;
+    let app = Router::new()
+        .route("/any", get(|| async { "any" }))
+        .route_layer(RequireScopeLayer::any(["orders:read", "orders:admin"]))
+        .route_layer(verifier.layer())
+        .merge(
+            Router::new()
+                .route("/all", get(|| async { "all" }))
+                .route_layer(RequireScopeLayer::all(["orders:read", "orders:write"]))
+                .route_layer(verifier.layer()),
+        );
+    let token = |scopes: &[&str]| {
+        okta.access_token_builder()
+            .claim("scp", json!(scopes))
+            .build()
+    };
+
+    let reader = token(&["openid", "orders:read"]);
+    assert_eq!(
+        get_with_token(&app, "/any", &reader).await.status,
+        StatusCode::OK
+    );
+    let denied = get_with_token(&app, "/all", &reader).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        denied.www_authenticate().unwrap(),
+        "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"the token does \
+         not grant the scope this resource requires\", scope=\"orders:read orders:write\""
+    );
+    assert_eq!(denied.json()["error"], "insufficient_scope");
+
+    let writer = token(&["orders:read", "orders:write"]);
+    assert_eq!(
+        get_with_token(&app, "/all", &writer).await.status,
+        StatusCode::OK
+    );
+    let nobody = token(&["openid"]);
+    let answer = get_with_token(&app, "/any", &nobody).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer
+        .www_authenticate()
+        .unwrap()
+        .ends_with("scope=\"orders:read orders:admin\""));
+    // The auth layer still runs first: a bad token is a 401, not a 403.
+    get_with_token(&app, "/any", "bad.token.here")
+        .await
+        .assert_invalid_token();
+    let none = send_with(&app, |r| r.uri("/any")).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn group_guards_read_a_configurable_claim() {
+    let (okta, verifier) = start().await;
+    let app = Router::new()
+        .route("/admin", get(|| async { "admin" }))
+        .route_layer(RequireGroupLayer::any(["Admins", "Owners"]))
+        .route_layer(verifier.layer())
+        .merge(
+            Router::new()
+                .route("/both", get(|| async { "both" }))
+                .route_layer(RequireGroupLayer::all(["Admins", "Billing"]).claim("teams"))
+                .route_layer(verifier.layer()),
+        );
+    let admin = okta
+        .access_token_builder()
+        .claim("groups", json!(["Everyone", "Admins"]))
+        .build();
+    assert_eq!(
+        get_with_token(&app, "/admin", &admin).await.status,
+        StatusCode::OK
+    );
+    let user = okta
+        .access_token_builder()
+        .claim("groups", json!(["Everyone"]))
+        .build();
+    let denied = get_with_token(&app, "/admin", &user).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    let challenge = denied.www_authenticate().unwrap();
+    assert!(
+        challenge.contains("error=\"insufficient_scope\""),
+        "{challenge}"
+    );
+    assert!(!challenge.contains("scope=\"\""), "{challenge}");
+    let no_claim = okta.access_token();
+    assert_eq!(
+        get_with_token(&app, "/admin", &no_claim).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let both = okta
+        .access_token_builder()
+        .claim("teams", json!(["Billing", "Admins"]))
+        .build();
+    assert_eq!(
+        get_with_token(&app, "/both", &both).await.status,
+        StatusCode::OK
+    );
+    // The default claim is not consulted when another is configured.
+    let wrong_claim = okta
+        .access_token_builder()
+        .claim("groups", json!(["Billing", "Admins"]))
+        .build();
+    assert_eq!(
+        get_with_token(&app, "/both", &wrong_claim).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn optional_auth_lets_anonymous_requests_through_but_not_bad_tokens() {
+    let (okta, verifier) = start().await;
+    async fn hello(claims: Option<Claims<AccessClaims>>) -> String {
+        match claims {
+            Some(c) => format!("hello {}", c.sub),
+            None => "hello stranger".to_owned(),
+        }
+    }
+    let app = Router::new()
+        .route("/hello", get(hello))
+        .layer(verifier.layer().optional());
+    let anonymous = send_with(&app, |r| r.uri("/hello")).await;
+    assert_eq!(anonymous.status, StatusCode::OK);
+    assert_eq!(anonymous.body, "hello stranger");
+    let known = get_with_token(&app, "/hello", &okta.access_token()).await;
+    assert_eq!(known.body, "hello jane.doe@example.com");
+    get_with_token(&app, "/hello", "bad.token.here")
+        .await
+        .assert_invalid_token();
+    let expired = okta.access_token_builder().claim("exp", 1_000_000).build();
+    get_with_token(&app, "/hello", &expired)
+        .await
+        .assert_invalid_token();
+    let malformed = send_with(&app, |r| {
+        r.uri("/hello").header("authorization", "Bearer a b")
+    })
+    .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    // A scope guard behind optional auth answers 401 to anonymous requests.
+    let guarded = Router::new()
+        .route("/x", get(|| async { "x" }))
+        .route_layer(RequireScopeLayer::any(["openid"]))
+        .route_layer(verifier.layer().optional());
+    let answer = send_with(&guarded, |r| r.uri("/x")).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.www_authenticate(), Some("Bearer realm=\"api\""));
+}
+
+#[tokio::test]
+async fn handlers_can_check_scopes_with_question_mark() {
+    let (okta, verifier) = start().await;
+    async fn delete(claims: Claims<AccessClaims>) -> Result<&'static str, AuthError> {
+        claims.require_all_scopes(["orders:delete"])?;
+        Ok("deleted")
+    }
+    async fn admin(claims: Claims<AccessClaims>) -> Result<&'static str, AuthError> {
+        claims.require_any_group("groups", ["Admins"])?;
+        claims.require_any_scope(["openid", "other"])?;
+        Ok("admin")
+    }
+    let app = Router::new()
+        .route("/delete", get(delete))
+        .route("/admin", get(admin))
+        .layer(verifier.layer());
+    let answer = get_with_token(&app, "/delete", &okta.access_token()).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(answer
+        .www_authenticate()
+        .unwrap()
+        .ends_with("scope=\"orders:delete\""));
+    let allowed = okta
+        .access_token_builder()
+        .claim("scp", json!(["orders:delete"]))
+        .build();
+    assert_eq!(
+        get_with_token(&app, "/delete", &allowed).await.body,
+        "deleted"
+    );
+    let admin_token = okta
+        .access_token_builder()
+        .claim("groups", json!(["Admins"]))
+        .build();
+    assert_eq!(
+        get_with_token(&app, "/admin", &admin_token).await.body,
+        "admin"
+    );
+    assert_eq!(
+        get_with_token(&app, "/admin", &okta.access_token())
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
