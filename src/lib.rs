@@ -58,6 +58,7 @@ mod algorithm;
 mod bearer;
 mod builder;
 mod claims;
+pub mod client;
 mod clock;
 mod diagnose;
 mod error;
