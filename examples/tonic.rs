@@ -31,20 +31,16 @@
 //! ephemeral loopback port unless set), `OKTA_ACCESS_TOKEN` (client mode against a real Okta: the
 //! token to send), `RUST_LOG`.
 //!
-//! One adapter is needed: the layer answers a rejection in plain HTTP (`401` with
-//! `WWW-Authenticate` and a small JSON body). A gRPC client reads that JSON as a gRPC message frame
-//! and reports `INTERNAL` ("invalid compression flag"), so `grpc_rejection` below, added with
-//! `tower::ServiceBuilder::map_response` outside the layer, turns rejections into gRPC statuses:
-//! `401`/`400` -> `UNAUTHENTICATED`, `403` -> `PERMISSION_DENIED`, `503` -> `UNAVAILABLE`, with
-//! the `error_description` as the message and the `WWW-Authenticate` challenge kept as metadata.
-//! The body types need nothing: the layer's `ResponseBody<tonic::body::Body>` is an
-//! `http_body::Body<Data = Bytes>`, which is all `Server::layer` asks for.
+//! Nothing else is needed: for gRPC requests (`content-type: application/grpc`) the layer answers
+//! a rejection as a gRPC status (a trailers-only response with `grpc-status` and `grpc-message`):
+//! `UNAUTHENTICATED` for a missing, malformed or invalid token, `PERMISSION_DENIED` for a missing
+//! scope, `UNAVAILABLE` when Okta's keys cannot be had; the `WWW-Authenticate` challenge is kept as
+//! metadata. The layer's `ResponseBody<tonic::body::Body>` is an `http_body::Body<Data = Bytes>`,
+//! which is all `Server::layer` asks for.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::header::WWW_AUTHENTICATE;
-use http::StatusCode;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Channel, Server};
 use tonic::{Code, Request, Status};
@@ -52,58 +48,9 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::server::{HealthReporter, HealthService};
-use tower::ServiceBuilder;
 use tower_okta::mock::MockOkta;
-use tower_okta::{AccessClaims, ResponseBody, Verifier};
+use tower_okta::{AccessClaims, Verifier};
 use tracing_subscriber::EnvFilter;
-
-/// Turns the layer's HTTP rejections into gRPC statuses (a trailers-only gRPC response: HTTP 200,
-/// `grpc-status`, `grpc-message`); gRPC answers from tonic (always HTTP 200) pass unchanged.
-pub(crate) fn grpc_rejection<B: Default>(
-    response: http::Response<ResponseBody<B>>,
-) -> http::Response<ResponseBody<B>> {
-    let status = response.status();
-    if status == StatusCode::OK {
-        return response;
-    }
-    let challenge = response.headers().get(WWW_AUTHENTICATE).cloned();
-    let code = match status {
-        StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST => Code::Unauthenticated,
-        StatusCode::FORBIDDEN => Code::PermissionDenied,
-        StatusCode::SERVICE_UNAVAILABLE => Code::Unavailable,
-        _ => Code::Unknown,
-    };
-    let message = challenge
-        .as_ref()
-        .and_then(|value| value.to_str().ok())
-        .and_then(error_description)
-        .unwrap_or_else(|| match code {
-            Code::Unauthenticated => "a bearer token is required".to_owned(),
-            Code::Unavailable => "the token issuer's signing keys are unavailable".to_owned(),
-            _ => format!("request rejected with HTTP {status}"),
-        });
-    let mut grpc = Status::new(code, message).into_http::<B>();
-    if let Some(challenge) = challenge {
-        grpc.headers_mut().insert(WWW_AUTHENTICATE, challenge);
-    }
-    grpc.map(ResponseBody::new)
-}
-
-/// The `error_description` of a `WWW-Authenticate: Bearer ...` challenge, unquoted.
-fn error_description(challenge: &str) -> Option<String> {
-    const KEY: &str = "error_description=\"";
-    let start = challenge.find(KEY)? + KEY.len();
-    let mut description = String::new();
-    let mut chars = challenge[start..].chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => description.push(chars.next()?),
-            '"' => return Some(description),
-            c => description.push(c),
-        }
-    }
-    None
-}
 
 /// A server-side tonic interceptor: the claims the layer verified are in the request extensions.
 fn log_caller(request: Request<()>) -> Result<Request<()>, Status> {
@@ -123,12 +70,7 @@ async fn serve(
     let health =
         HealthServer::with_interceptor(HealthService::from_health_reporter(reporter), log_caller);
     Server::builder()
-        // `map_response` wraps the layer, so it sees (and converts) the layer's rejections.
-        .layer(
-            ServiceBuilder::new()
-                .map_response(grpc_rejection)
-                .layer(verifier.layer()),
-        )
+        .layer(verifier.layer())
         .add_service(health)
         .serve_with_incoming(TcpListenerStream::new(listener))
         .await

@@ -9,6 +9,7 @@ use crate::algorithm::Algorithm;
 use crate::clock::{Clock, SystemClock};
 use crate::diagnose::Diagnostics;
 use crate::error::ConfigError;
+use crate::introspect::Introspection;
 use crate::jwks::{Jwks, JwksConfig};
 use crate::token_cache::TokenCache;
 use crate::verifier::{Inner, Issuer, Verifier};
@@ -52,6 +53,7 @@ pub struct VerifierBuilder {
     token_cache: Option<(u64, Duration)>,
     additional_issuers: Vec<String>,
     trace_identity: bool,
+    introspection: Option<Introspection>,
 }
 
 impl Default for VerifierBuilder {
@@ -72,6 +74,7 @@ impl Default for VerifierBuilder {
             token_cache: None,
             additional_issuers: Vec::new(),
             trace_identity: false,
+            introspection: None,
         }
     }
 }
@@ -231,6 +234,15 @@ impl VerifierBuilder {
         self
     }
 
+    /// Also asks Okta's introspection endpoint whether each locally verified access token is
+    /// still active (revocation before `exp`); see [`Introspection`]. Off by default: local
+    /// verification alone does not see revocations, introspection costs a request per token per
+    /// cache TTL and is rate limited by Okta.
+    pub fn introspection(mut self, introspection: Introspection) -> Self {
+        self.introspection = Some(introspection);
+        self
+    }
+
     /// Records the token's `sub` and `cid` on the `tower_okta.verify` tracing span (off by
     /// default: they identify people). The token itself is never recorded.
     pub fn trace_identity(mut self, on: bool) -> Self {
@@ -336,6 +348,14 @@ impl VerifierBuilder {
                 Some(TokenCache::new(max_entries, ttl))
             }
         };
+        let introspector = match self.introspection {
+            None => None,
+            Some(introspection) => Some(
+                introspection
+                    .build(&issuers[0], http.clone(), Arc::clone(&self.clock))
+                    .map_err(ConfigError::Introspection)?,
+            ),
+        };
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
         Ok(Verifier::from_inner(Inner {
             issuers: issuer_entries,
@@ -351,6 +371,7 @@ impl VerifierBuilder {
             token_cache,
             trace_identity: self.trace_identity,
             diagnostics: Diagnostics::default(),
+            introspector,
         }))
     }
 }

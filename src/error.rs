@@ -79,6 +79,9 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The introspection settings are invalid.
+    #[error("introspection: {0}")]
+    Introspection(&'static str),
     /// The verified-token cache settings are out of range.
     #[error("token_cache: max_entries must be at least 1 and ttl from 1 s to 1 h")]
     TokenCache,
@@ -204,6 +207,8 @@ pub enum TokenError {
     NonceMismatch,
     /// This verifier was built for ID tokens only and refuses access tokens.
     AccessTokensDisabled,
+    /// Introspection says the token is not active (revoked, or unknown to the issuer).
+    Inactive,
 }
 
 impl TokenError {
@@ -234,6 +239,7 @@ impl TokenError {
             TokenError::NotAnIdToken => "the token is not an ID token",
             TokenError::NonceMismatch => "the token's nonce does not match",
             TokenError::AccessTokensDisabled => "access tokens are not accepted here",
+            TokenError::Inactive => "the token is not active",
         }
     }
 }

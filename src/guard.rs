@@ -29,7 +29,7 @@ use tower_service::Service;
 use crate::claims::AccessClaims;
 use crate::error::AuthError;
 use crate::future::ResponseFuture;
-use crate::response::{rejection_response, ResponseBody};
+use crate::response::{grpc_rejection_response, is_grpc, rejection_response, ResponseBody};
 
 /// All of the listed values, or any one of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,7 +252,12 @@ where
             Ok(()) => ResponseFuture::inner(self.inner.call(req)),
             Err(error) => {
                 tracing::debug!(kind = %error.kind(), "request refused by guard");
-                ResponseFuture::rejected(rejection_response(&error, &self.guard.realm))
+                let response = if is_grpc(req.headers()) {
+                    grpc_rejection_response(&error, &self.guard.realm)
+                } else {
+                    rejection_response(&error, &self.guard.realm)
+                };
+                ResponseFuture::rejected(response)
             }
         }
     }

@@ -66,6 +66,7 @@ mod error;
 mod extract;
 mod future;
 mod guard;
+mod introspect;
 mod jwks;
 mod layer;
 #[cfg(feature = "mock")]
@@ -86,8 +87,9 @@ pub use error::{AuthError, ConfigError, ErrorKind, RequestError, TokenError};
 pub use extract::{Claims, MissingClaims};
 pub use future::ResponseFuture;
 pub use guard::{Require, RequireGroupLayer, RequireScopeLayer};
+pub use introspect::{Introspection, WhenUnavailable};
 pub use jwks::{JwksStats, KeyError};
 pub use layer::OktaAuthLayer;
-pub use response::{rejection_response, ResponseBody};
+pub use response::{grpc_rejection_response, rejection_response, ResponseBody};
 pub use service::OktaAuth;
 pub use verifier::Verifier;

@@ -57,6 +57,59 @@ pub fn rejection_response<B>(error: &AuthError, realm: &str) -> Response<Respons
     response
 }
 
+/// The gRPC answer to a rejection, for requests with `content-type: application/grpc...`: a
+/// trailers-only gRPC response (HTTP 200, `grpc-status`, `grpc-message`), so that gRPC clients
+/// see `UNAUTHENTICATED` (missing, malformed or invalid token), `PERMISSION_DENIED` (insufficient
+/// scope) or `UNAVAILABLE` (keys unavailable) instead of a protocol error. The
+/// `WWW-Authenticate` challenge is kept as metadata.
+#[must_use]
+pub fn grpc_rejection_response<B>(error: &AuthError, realm: &str) -> Response<ResponseBody<B>> {
+    let kind = error.kind();
+    let code = match kind {
+        ErrorKind::InsufficientScope => "7",
+        ErrorKind::KeysUnavailable => "14",
+        _ => "16",
+    };
+    let message = error.description().unwrap_or(match kind {
+        ErrorKind::KeysUnavailable => "the token issuer's signing keys are unavailable",
+        _ => "a bearer token is required",
+    });
+    let mut response = Response::new(ResponseBody::full(Bytes::new()));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert("grpc-status", HeaderValue::from_static(code));
+    if let Ok(value) = HeaderValue::from_str(&grpc_percent_encode(message)) {
+        headers.insert("grpc-message", value);
+    }
+    if kind != ErrorKind::KeysUnavailable {
+        if let Ok(value) = HeaderValue::from_str(&www_authenticate(error, realm)) {
+            headers.insert(WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}
+
+/// True for gRPC requests (`content-type: application/grpc`, `application/grpc+proto`...).
+pub(crate) fn is_grpc(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// gRPC's `grpc-message` encoding: printable ASCII except `%` as is, the rest percent-encoded.
+fn grpc_percent_encode(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for b in message.bytes() {
+        if (0x20..=0x7e).contains(&b) && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The `WWW-Authenticate` challenge for an error.
 fn www_authenticate(error: &AuthError, realm: &str) -> String {
     let mut value = format!("Bearer realm=\"{}\"", quote(realm));
@@ -195,5 +248,35 @@ mod tests {
             .ends_with(r#"scope="read write""#));
         assert_eq!(header(&AuthError::KeysUnavailable), None);
         assert_eq!(quote("a\"b\\c\u{7f}é"), "a\\\"b\\\\c??");
+        assert_eq!(grpc_percent_encode("50% ok\n"), "50%25 ok%0A");
+    }
+
+    #[test]
+    fn grpc_requests_get_grpc_statuses() {
+        let grpc = |e: &AuthError| {
+            let r: Response<ResponseBody<String>> = grpc_rejection_response(e, "api");
+            assert_eq!(r.status(), StatusCode::OK);
+            assert_eq!(r.headers()[CONTENT_TYPE], "application/grpc");
+            (
+                r.headers()["grpc-status"].to_str().unwrap().to_owned(),
+                r.headers().get("grpc-message").map(|v| v.to_str().unwrap().to_owned()),
+                r.headers().contains_key(WWW_AUTHENTICATE),
+            )
+        };
+        assert_eq!(
+            grpc(&AuthError::MissingToken),
+            ("16".into(), Some("a bearer token is required".into()), true)
+        );
+        assert_eq!(
+            grpc(&AuthError::InvalidToken(TokenError::Expired)),
+            ("16".into(), Some("the token has expired".into()), true)
+        );
+        assert_eq!(grpc(&AuthError::InsufficientScope("a".into())).0, "7");
+        assert_eq!(grpc(&AuthError::KeysUnavailable).0, "14");
+        assert!(!grpc(&AuthError::KeysUnavailable).2);
+        let mut headers = http::HeaderMap::new();
+        assert!(!is_grpc(&headers));
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc+proto"));
+        assert!(is_grpc(&headers));
     }
 }

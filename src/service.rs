@@ -13,7 +13,7 @@ use crate::bearer::{bearer_token, is_preflight};
 use crate::error::AuthError;
 use crate::future::ResponseFuture;
 use crate::layer::{LayerConfig, TokenKind};
-use crate::response::{rejection_response, ResponseBody};
+use crate::response::{grpc_rejection_response, is_grpc, rejection_response, ResponseBody};
 use crate::verifier::{Pending, Profile, Verifier};
 
 /// Middleware that verifies the bearer token of each request; see
@@ -63,11 +63,24 @@ impl<S, C> OktaAuth<S, C> {
     }
 }
 
-/// The HTTP answer to `error`, recorded on the current span (kind only).
-fn refuse<B>(error: &AuthError, verifier: &Verifier) -> Response<ResponseBody<B>> {
+/// Where the slow path starts.
+enum SlowStart<C> {
+    /// Verified with a cached key; introspection remains.
+    Verified(std::sync::Arc<C>),
+    /// The key for this issuer index and `kid` must be fetched first.
+    FetchKey(usize, String),
+}
+
+/// The answer to `error` (RFC 6750, or a gRPC status for gRPC requests), recorded on the
+/// current span (kind only).
+fn refuse<B>(error: &AuthError, verifier: &Verifier, grpc: bool) -> Response<ResponseBody<B>> {
     tracing::Span::current().record("outcome", error.kind().as_str());
     tracing::debug!(kind = %error.kind(), reason = ?error, "request rejected");
-    rejection_response(error, verifier.realm())
+    if grpc {
+        grpc_rejection_response(error, verifier.realm())
+    } else {
+        rejection_response(error, verifier.realm())
+    }
 }
 
 impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for OktaAuth<S, C>
@@ -96,6 +109,7 @@ where
             cid = tracing::field::Empty,
         );
         let entered = span.enter();
+        let grpc = is_grpc(req.headers());
         let token = match bearer_token(req.headers(), req.uri()) {
             Ok(token) => token,
             // Optional authentication: no credentials at all is fine; bad ones are not.
@@ -104,42 +118,54 @@ where
                 drop(entered);
                 return ResponseFuture::inner_in(self.inner.call(req), span);
             }
-            Err(error) => return ResponseFuture::rejected(refuse(&error, &self.verifier)),
+            Err(error) => return ResponseFuture::rejected(refuse(&error, &self.verifier, grpc)),
         };
         let profile = self.profile();
-        match self.verifier.verify_shared::<C>(token, profile) {
-            Ok(claims) => {
+        let introspect = self.verifier.introspects(profile);
+        let slow_start = match self.verifier.verify_shared::<C>(token, profile) {
+            Ok(claims) if !introspect => {
                 span.record("outcome", "ok");
                 req.extensions_mut().insert(claims);
                 drop(entered);
-                ResponseFuture::inner_in(self.inner.call(req), span)
+                return ResponseFuture::inner_in(self.inner.call(req), span);
             }
+            Ok(claims) => SlowStart::Verified(claims),
             Err(Pending::Rejected(error)) => {
-                ResponseFuture::rejected(refuse(&error, &self.verifier))
+                return ResponseFuture::rejected(refuse(&error, &self.verifier, grpc))
             }
-            Err(Pending::FetchKey { issuer, kid }) => {
-                let token = token.to_owned();
-                // Take the service that was driven to readiness, leave a clone in its place.
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let verifier = self.verifier.clone();
-                drop(entered);
-                let slow = async move {
-                    let verified = verifier
+            Err(Pending::FetchKey { issuer, kid }) => SlowStart::FetchKey(issuer, kid),
+        };
+
+        // The slow path: a JWKS fetch and/or introspection, boxed.
+        let token = token.to_owned();
+        // Take the service that was driven to readiness, leave a clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let verifier = self.verifier.clone();
+        drop(entered);
+        let slow = async move {
+            let verified = match slow_start {
+                SlowStart::Verified(claims) => Ok(claims),
+                SlowStart::FetchKey(issuer, kid) => {
+                    verifier
                         .verify_shared_after_fetch::<C>(&token, (issuer, &kid), profile)
-                        .await;
-                    match verified {
-                        Ok(claims) => {
-                            tracing::Span::current().record("outcome", "ok");
-                            req.extensions_mut().insert(claims);
-                            let response = inner.call(req).await?;
-                            Ok(response.map(ResponseBody::inner))
-                        }
-                        Err(error) => Ok(refuse(&error, &verifier)),
-                    }
-                };
-                ResponseFuture::slow(Box::pin(slow.instrument(span)))
+                        .await
+                }
+            };
+            let verified = match verified {
+                Ok(claims) if introspect => verifier.introspect(&token).await.map(|()| claims),
+                other => other,
+            };
+            match verified {
+                Ok(claims) => {
+                    tracing::Span::current().record("outcome", "ok");
+                    req.extensions_mut().insert(claims);
+                    let response = inner.call(req).await?;
+                    Ok(response.map(ResponseBody::inner))
+                }
+                Err(error) => Ok(refuse(&error, &verifier, grpc)),
             }
-        }
+        };
+        ResponseFuture::slow(Box::pin(slow.instrument(span)))
     }
 }

@@ -24,6 +24,7 @@ use crate::claims::{AccessClaims, IdClaims};
 use crate::clock::Clock;
 use crate::diagnose::Diagnostics;
 use crate::error::{AuthError, TokenError};
+use crate::introspect::Introspector;
 use crate::jwks::{Jwks, JwksStats};
 use crate::layer::OktaAuthLayer;
 use crate::token::{self, RawClaims};
@@ -75,6 +76,8 @@ pub(crate) struct Inner {
     /// Record `sub` and `cid` on the verification span.
     pub(crate) trace_identity: bool,
     pub(crate) diagnostics: Diagnostics,
+    /// Opt-in introspection of access tokens.
+    pub(crate) introspector: Option<Introspector>,
 }
 
 impl fmt::Debug for Verifier {
@@ -274,10 +277,29 @@ impl Verifier {
         profile: Profile<'_>,
     ) -> Result<C, AuthError> {
         let attempt = || self.verify_cached(token, profile, |claims, _| claims);
-        match attempt() {
-            Ok(claims) => Ok(claims),
-            Err(Pending::Rejected(e)) => Err(e),
-            Err(Pending::FetchKey { issuer, kid }) => self.after_fetch(issuer, &kid, attempt).await,
+        let claims = match attempt() {
+            Ok(claims) => claims,
+            Err(Pending::Rejected(e)) => return Err(e),
+            Err(Pending::FetchKey { issuer, kid }) => {
+                self.after_fetch(issuer, &kid, attempt).await?
+            }
+        };
+        if self.introspects(profile) {
+            self.introspect(token).await?;
+        }
+        Ok(claims)
+    }
+
+    /// True if tokens of this profile are also introspected (access tokens, when configured).
+    pub(crate) fn introspects(&self, profile: Profile<'_>) -> bool {
+        profile == Profile::Access && self.inner.introspector.is_some()
+    }
+
+    /// Asks Okta whether a locally verified token is still active.
+    pub(crate) async fn introspect(&self, token: &str) -> Result<(), AuthError> {
+        match &self.inner.introspector {
+            Some(introspector) => introspector.check(token).await,
+            None => Ok(()),
         }
     }
 

@@ -1,6 +1,6 @@
 //! tonic behind the layer: a real gRPC server (tonic-health's `grpc.health.v1.Health`) on
 //! 127.0.0.1 with `Server::builder().layer(...)`, called by tonic-health's generated client. The
-//! rejection adapter is the `tonic` example's own `grpc_rejection`.
+//! layer answers gRPC requests with gRPC statuses by itself.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -16,13 +16,8 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::server::{HealthReporter, HealthService};
-use tower::ServiceBuilder;
 use tower_okta::mock::MockOkta;
 use tower_okta::AccessClaims;
-
-#[allow(dead_code, unreachable_pub)]
-#[path = "../examples/tonic.rs"]
-mod example;
 
 /// A mock Okta and a gRPC server behind the layer; `seen` holds the `sub` of every call that
 /// reached the health service.
@@ -54,11 +49,7 @@ async fn start() -> Fixture {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = Server::builder()
-        .layer(
-            ServiceBuilder::new()
-                .map_response(example::grpc_rejection)
-                .layer(verifier.layer()),
-        )
+        .layer(verifier.layer())
         .add_service(health)
         .serve_with_incoming(TcpListenerStream::new(listener));
     tokio::spawn(server);
