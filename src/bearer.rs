@@ -34,7 +34,17 @@ pub fn bearer_token<'r>(headers: &'r HeaderMap, uri: &Uri) -> Result<&'r str, Au
     let value = value.to_str().map_err(|_| malformed())?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(AuthError::MissingToken);
+        // `Bearer` followed by a tab or another control character is a malformed Bearer
+        // credential, not another scheme.
+        let bearer_then_junk = scheme
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("bearer"))
+            && scheme.as_bytes().get(6).is_some_and(u8::is_ascii_whitespace);
+        return Err(if bearer_then_junk {
+            malformed()
+        } else {
+            AuthError::MissingToken
+        });
     }
     let token = rest.trim_matches(|c| c == ' ' || c == '\t');
     if !is_b64token(token) {

@@ -230,14 +230,14 @@ pub(crate) struct KeySet {
 /// Parses a JWKS document (`{"keys":[...]}`). Unusable keys are skipped; a `kid` that appears
 /// twice makes both entries unusable. Errors if the document itself is not a JWKS.
 pub(crate) fn parse_jwks(body: &[u8], allowed: &[Algorithm]) -> Result<KeySet, FetchError> {
-    #[derive(Deserialize)]
-    struct Doc {
-        keys: Vec<serde_json::Value>,
-    }
-    let doc: Doc = serde_json::from_slice(body).map_err(|_| FetchError::NotAJwks)?;
+    // RFC 7517: a JSON object with a `keys` array (not serde's array form of a struct).
+    let doc: serde_json::Value = serde_json::from_slice(body).map_err(|_| FetchError::NotAJwks)?;
+    let Some(keys) = doc.get("keys").and_then(serde_json::Value::as_array) else {
+        return Err(FetchError::NotAJwks);
+    };
     let mut set = KeySet::default();
     let mut seen: Vec<Option<String>> = Vec::new();
-    for (i, value) in doc.keys.iter().take(MAX_KEYS).enumerate() {
+    for (i, value) in keys.iter().take(MAX_KEYS).enumerate() {
         let kid = value.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
         seen.push(kid);
         match parse_jwk(value, allowed) {

@@ -33,6 +33,13 @@ use crate::token_cache::{CachedProfile, TokenCache};
 /// The `typ` of access tokens from Okta's org authorization server.
 const OKTA_INTERNAL_TYP: &str = "application/okta-internal-at+jwt";
 
+/// RFC 7515 section 4.1.9: media types compare case-insensitively, and a `typ` without `/`
+/// stands for `application/<typ>`.
+fn is_okta_internal_typ(typ: &str) -> bool {
+    let short = &OKTA_INTERNAL_TYP["application/".len()..];
+    typ.eq_ignore_ascii_case(OKTA_INTERNAL_TYP) || typ.eq_ignore_ascii_case(short)
+}
+
 /// Verifies Okta access tokens and ID tokens for one issuer.
 ///
 /// Cheap to clone (an `Arc` inside): every layer built from it shares its key cache.
@@ -411,7 +418,7 @@ impl Verifier {
         if header.crit {
             return Err(TokenError::CriticalHeader.into());
         }
-        if header.typ.as_deref() == Some(OKTA_INTERNAL_TYP) {
+        if header.typ.as_deref().is_some_and(is_okta_internal_typ) {
             return Err(TokenError::OrgAuthorizationServerToken.into());
         }
         let alg = Algorithm::from_name(&header.alg)

@@ -1096,19 +1096,18 @@ fn corpus(lab: &Lab) -> Vec<Row> {
             .build(),
         Refused(T::OrgAuthorizationServerToken),
     );
-    // FIXME(issue 4 report): RFC 7515 section 4.1.9 compares `typ` case-insensitively and reads a
-    // value without '/' as "application/<value>", so these carry the org-server typ too; the
-    // verifier compares the exact string and accepts both (200) when signed by the issuer's key.
-    // c.token(
-    //     "typ okta-internal-at+jwt (no application/ prefix)",
-    //     at().header("typ", "okta-internal-at+jwt").build(),
-    //     Refused(T::OrgAuthorizationServerToken),
-    // );
-    // c.token(
-    //     "typ APPLICATION/OKTA-INTERNAL-AT+JWT (other case)",
-    //     at().header("typ", "APPLICATION/OKTA-INTERNAL-AT+JWT").build(),
-    //     Refused(T::OrgAuthorizationServerToken),
-    // );
+    // RFC 7515 section 4.1.9: `typ` is compared case-insensitively and a value without '/' means
+    // "application/<value>", so these name the org-server type too.
+    c.token(
+        "typ okta-internal-at+jwt (no application/ prefix)",
+        at().header("typ", "okta-internal-at+jwt").build(),
+        Refused(T::OrgAuthorizationServerToken),
+    );
+    c.token(
+        "typ APPLICATION/OKTA-INTERNAL-AT+JWT (other case)",
+        at().header("typ", "APPLICATION/OKTA-INTERNAL-AT+JWT").build(),
+        Refused(T::OrgAuthorizationServerToken),
+    );
 
     // ---- Signatures.
     c.group("signature");

@@ -5,7 +5,19 @@
 //! `http://127.0.0.1:{port}/oauth2/default`:
 //! - `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`;
 //! - `/v1/keys`: the JWKS (RSA 2048 keys with `kid`, `use: sig`, `alg: RS256`), with Okta's very
-//!   long `Cache-Control: max-age`.
+//!   long `Cache-Control: max-age`;
+//! - the browser flows of an SPA app integration (a public client), enough for
+//!   `@okta/okta-auth-js` to sign in against it: `/v1/authorize` (Authorization Code with PKCE
+//!   S256, required; Implicit `id_token token` with `nonce`; `response_mode` `query` or
+//!   `fragment`; sign-in auto-approved for the [`MockUser`]), `/v1/token` (`authorization_code`
+//!   with the code verifier checked, codes single-use and valid 60 s; `refresh_token` with
+//!   rotation when `offline_access` was granted: a spent refresh token is refused and its reuse
+//!   revokes the one that replaced it), `/v1/userinfo`, `/v1/revoke` and `/v1/logout`. Redirect
+//!   URIs must match a registered one exactly (default `http://localhost:8585/callback` and
+//!   `/silent-callback`; [`MockOktaBuilder::spa_origin`]); an unknown one gets a `400` page, never
+//!   a redirect. The endpoints a browser calls with `fetch` (discovery, keys, token, userinfo,
+//!   revoke) answer CORS preflights and carry `Access-Control-Allow-Origin` for the trusted
+//!   origins (default `http://localhost:8585`).
 //!
 //! It mints Okta-shaped access and ID tokens (claims as Okta issues them: `ver`, `jti`, `cid`,
 //! `uid`, `scp`... for access tokens; `nonce`, `amr`, `idp`... for ID tokens) and lets tests change
@@ -25,6 +37,7 @@
 //! ```
 
 mod key;
+mod oauth;
 mod server;
 mod token;
 
@@ -37,12 +50,17 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use key::MockKey;
+pub use oauth::MockUser;
 pub use token::TokenBuilder;
 
 use crate::builder::VerifierBuilder;
 
 /// The default client ID of the mock SPA app.
 pub const DEFAULT_CLIENT_ID: &str = "0oa1mockspa2client3id";
+/// The default origin of the SPA: its sign-in redirect URIs are `{origin}/callback` and
+/// `{origin}/silent-callback`, its sign-out redirect URIs `{origin}` and `{origin}/`, and it is
+/// the trusted origin for CORS.
+pub const DEFAULT_SPA_ORIGIN: &str = "http://localhost:8585";
 /// Okta's `Cache-Control` on the keys endpoint: weeks.
 pub const OKTA_KEYS_CACHE_CONTROL: &str = "max-age=3317760, must-revalidate";
 
@@ -74,7 +92,10 @@ pub(crate) struct State {
     issuer: String,
     client_id: String,
     audience: String,
-    user_id: String,
+    user: MockUser,
+    /// The org's Okta identity provider ID (`idp` in ID tokens).
+    idp: String,
+    oauth: oauth::OAuthState,
     keys: Mutex<Keys>,
     extra_jwks: Mutex<Vec<Value>>,
     fault: Mutex<KeysFault>,
@@ -95,6 +116,8 @@ pub struct MockOktaBuilder {
     auth_server_id: String,
     client_id: String,
     audience: Option<String>,
+    user: Option<MockUser>,
+    oauth: oauth::OAuthConfig,
 }
 
 impl Default for MockOktaBuilder {
@@ -104,6 +127,8 @@ impl Default for MockOktaBuilder {
             auth_server_id: "default".to_owned(),
             client_id: DEFAULT_CLIENT_ID.to_owned(),
             audience: None,
+            user: None,
+            oauth: oauth::OAuthConfig::for_origin(DEFAULT_SPA_ORIGIN),
         }
     }
 }
@@ -133,6 +158,78 @@ impl MockOktaBuilder {
         self
     }
 
+    /// The user every sign-in at `/v1/authorize` is approved for (default: Jane Doe,
+    /// `jane.doe@example.com`, a random `00u...` ID). Minted tokens are this user's too.
+    pub fn user(mut self, user: MockUser) -> Self {
+        self.user = Some(user);
+        self
+    }
+
+    /// Registers the SPA served from `origin` (e.g. `http://localhost:8585`, the default): sign-in
+    /// redirect URIs `{origin}/callback` and `{origin}/silent-callback`, sign-out redirect URIs
+    /// `{origin}` and `{origin}/`, and `origin` as the one trusted origin for CORS. Replaces what
+    /// [`redirect_uris`](Self::redirect_uris),
+    /// [`post_logout_redirect_uris`](Self::post_logout_redirect_uris) and
+    /// [`allowed_origins`](Self::allowed_origins) set before.
+    pub fn spa_origin(mut self, origin: &str) -> Self {
+        let fresh = oauth::OAuthConfig::for_origin(origin);
+        self.oauth.redirect_uris = fresh.redirect_uris;
+        self.oauth.post_logout_redirect_uris = fresh.post_logout_redirect_uris;
+        self.oauth.allowed_origins = fresh.allowed_origins;
+        self
+    }
+
+    /// The app's sign-in redirect URIs: `/v1/authorize` accepts exactly these `redirect_uri`s.
+    pub fn redirect_uris<I, S>(mut self, uris: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.oauth.redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The app's sign-out redirect URIs: `/v1/logout` accepts exactly these
+    /// `post_logout_redirect_uri`s.
+    pub fn post_logout_redirect_uris<I, S>(mut self, uris: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.oauth.post_logout_redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The trusted origins (Okta's Security > API > Trusted Origins, CORS): browsers on these
+    /// origins may call discovery, keys, token, userinfo and revoke.
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.oauth.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Custom scopes of the authorization server, grantable at `/v1/authorize` next to `openid`,
+    /// `profile`, `email`, `address`, `phone` and `offline_access`.
+    pub fn custom_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.oauth.custom_scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The lifetime of the access tokens `/v1/authorize` and `/v1/token` issue (default one hour,
+    /// Okta's default; `expires_in` says the same). Short lifetimes let a browser test see an
+    /// expired session without waiting. Tokens from [`MockOkta::access_token`] keep one hour.
+    pub fn access_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.oauth.access_token_lifetime = lifetime;
+        self
+    }
+
     /// Generates a signing key, binds the port and starts serving.
     ///
     /// # Errors
@@ -146,7 +243,9 @@ impl MockOktaBuilder {
             issuer: issuer.clone(),
             audience: self.audience.unwrap_or_else(|| self.client_id.clone()),
             client_id: self.client_id,
-            user_id: format!("00u{}", token::random_id(17)),
+            user: self.user.unwrap_or_default(),
+            idp: format!("00o{}", token::random_id(17)),
+            oauth: oauth::OAuthState::new(self.oauth),
             keys: Mutex::new(Keys {
                 published: vec![key.clone()],
                 signing: key,
@@ -218,6 +317,36 @@ impl MockOkta {
     #[must_use]
     pub fn audience(&self) -> &str {
         &self.state.audience
+    }
+
+    /// The user sign-ins are approved for, and minted tokens name.
+    #[must_use]
+    pub fn user(&self) -> &MockUser {
+        &self.state.user
+    }
+
+    /// The registered sign-in redirect URIs.
+    #[must_use]
+    pub fn redirect_uris(&self) -> &[String] {
+        &self.state.oauth.config.redirect_uris
+    }
+
+    /// The trusted origins for CORS.
+    #[must_use]
+    pub fn allowed_origins(&self) -> &[String] {
+        &self.state.oauth.config.allowed_origins
+    }
+
+    /// The authorize endpoint, `{issuer}/v1/authorize`.
+    #[must_use]
+    pub fn authorize_endpoint(&self) -> String {
+        format!("{}/v1/authorize", self.state.issuer)
+    }
+
+    /// The token endpoint, `{issuer}/v1/token`.
+    #[must_use]
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/v1/token", self.state.issuer)
     }
 
     /// The JWKS URL, `{issuer}/v1/keys`.
@@ -356,6 +485,15 @@ impl State {
 
     fn discovery(&self) -> Value {
         let i = &self.issuer;
+        let mut scopes: Vec<&str> = vec![
+            "openid",
+            "profile",
+            "email",
+            "address",
+            "phone",
+            "offline_access",
+        ];
+        scopes.extend(self.oauth.config.custom_scopes.iter().map(String::as_str));
         serde_json::json!({
             "issuer": i,
             "authorization_endpoint": format!("{i}/v1/authorize"),
@@ -370,8 +508,7 @@ impl State {
                 "password", "client_credentials"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
-            "scopes_supported": ["openid", "profile", "email", "address", "phone",
-                "offline_access"],
+            "scopes_supported": scopes,
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
                 "client_secret_jwt", "private_key_jwt", "none"],
             "claims_supported": ["ver", "jti", "iss", "aud", "iat", "exp", "cid", "uid", "scp",

@@ -5,12 +5,15 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
-use super::{lock, KeysFault, State};
+use super::{lock, oauth, KeysFault, State};
+
+/// The largest request body read (token and revocation forms are a few KiB).
+const MAX_BODY: usize = 64 * 1024;
 
 /// Accepts connections until the task is aborted.
 pub(crate) async fn serve(listener: tokio::net::TcpListener, state: Arc<State>, base: String) {
@@ -46,7 +49,7 @@ impl std::fmt::Display for Close {
 
 impl std::error::Error for Close {}
 
-fn json(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
+pub(super) fn json(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -56,7 +59,7 @@ fn json(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
     response
 }
 
-fn okta_error(status: StatusCode, code: &str, summary: &str) -> Response<Full<Bytes>> {
+pub(super) fn okta_error(status: StatusCode, code: &str, summary: &str) -> Response<Full<Bytes>> {
     json(
         status,
         &serde_json::json!({
@@ -77,7 +80,62 @@ async fn handle(
     let Some(path) = req.uri().path().strip_prefix(base) else {
         return Ok(okta_error(StatusCode::NOT_FOUND, "E0000022", "Not found"));
     };
-    if req.method() != Method::GET {
+    let path = path.to_owned();
+    let cors = oauth::is_cors_path(&path);
+    if cors
+        && req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        return Ok(oauth::preflight(state, req.headers()));
+    }
+    let (parts, body) = req.into_parts();
+    let mut response = route(state, &path, &parts, body).await?;
+    if cors {
+        oauth::add_cors(state, &parts.headers, &mut response);
+    }
+    Ok(response)
+}
+
+async fn route(
+    state: &State,
+    path: &str,
+    parts: &http::request::Parts,
+    body: Incoming,
+) -> Result<Response<Full<Bytes>>, Close> {
+    if parts.method == Method::POST {
+        let body = match Limited::new(body, MAX_BODY).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => {
+                return Ok(okta_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "E0000001",
+                    "The request body is too large or could not be read",
+                ))
+            }
+        };
+        if let Some(answer) = oauth::handle(
+            state,
+            &parts.method,
+            path,
+            parts.uri.query(),
+            &parts.headers,
+            &body,
+        ) {
+            return Ok(answer);
+        }
+    } else if let Some(answer) = oauth::handle(
+        state,
+        &parts.method,
+        path,
+        parts.uri.query(),
+        &parts.headers,
+        &[],
+    ) {
+        return Ok(answer);
+    }
+    if parts.method != Method::GET {
         return Ok(okta_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "E0000022",

@@ -19,7 +19,8 @@ pub(crate) fn random_id(len: usize) -> String {
         .collect()
 }
 
-fn now() -> i64 {
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
@@ -85,10 +86,10 @@ impl TokenBuilder {
                 "iat": now,
                 "exp": now + 3600,
                 "cid": state.client_id,
-                "uid": state.user_id,
+                "uid": state.user.id,
                 "scp": ["openid", "profile", "email"],
                 "auth_time": now - 5,
-                "sub": "jane.doe@example.com",
+                "sub": state.user.login,
             }),
         )
     }
@@ -98,9 +99,9 @@ impl TokenBuilder {
         TokenBuilder::new(
             key,
             serde_json::json!({
-                "sub": state.user_id,
-                "name": "Jane Doe",
-                "email": "jane.doe@example.com",
+                "sub": state.user.id,
+                "name": state.user.name,
+                "email": state.user.email,
                 "ver": 1,
                 "iss": state.issuer,
                 "aud": state.client_id,
@@ -108,8 +109,8 @@ impl TokenBuilder {
                 "exp": now + 3600,
                 "jti": format!("ID.{}", random_id(43)),
                 "amr": ["pwd"],
-                "idp": format!("00o{}", random_id(17)),
-                "preferred_username": "jane.doe@example.com",
+                "idp": state.idp,
+                "preferred_username": state.user.login,
                 "auth_time": now - 5,
             }),
         )
