@@ -35,8 +35,9 @@ npm --prefix "$spa_dir" ci --no-audit --no-fund --loglevel=error
 echo "== bundle"
 npm --prefix "$spa_dir" run --silent build
 
-echo "== cargo build --example spa"
-cargo build --quiet --example spa
+echo "== cargo build --all-features --example spa"
+# --all-features: the same build as `cargo test --all-features`, so CI compiles it once.
+cargo build --quiet --all-features --example spa
 target_dir="$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
 export SPA_EXAMPLE_BIN="$target_dir/debug/examples/spa"
 
