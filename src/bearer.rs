@@ -39,7 +39,10 @@ pub fn bearer_token<'r>(headers: &'r HeaderMap, uri: &Uri) -> Result<&'r str, Au
         let bearer_then_junk = scheme
             .get(..6)
             .is_some_and(|s| s.eq_ignore_ascii_case("bearer"))
-            && scheme.as_bytes().get(6).is_some_and(u8::is_ascii_whitespace);
+            && scheme
+                .as_bytes()
+                .get(6)
+                .is_some_and(u8::is_ascii_whitespace);
         return Err(if bearer_then_junk {
             malformed()
         } else {

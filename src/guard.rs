@@ -108,8 +108,9 @@ where
     values.into_iter().map(Into::into).collect()
 }
 
-/// A layer that requires scopes (`scp`) of the verified access token; see the
-/// [module docs](self).
+/// A layer that requires scopes (`scp`) of the verified access token. Add it before the
+/// [`OktaAuthLayer`](crate::OktaAuthLayer) so that the auth layer runs first; a missing scope
+/// gets 403 `insufficient_scope` with `scope="..."`, a request without claims 401.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct RequireScopeLayer {
@@ -145,8 +146,8 @@ impl RequireScopeLayer {
 }
 
 /// A layer that requires groups of the verified access token, read from an array claim
-/// (Okta's `groups` by default: add a groups claim to your authorization server); see the
-/// [module docs](self).
+/// (Okta's `groups` by default: add a groups claim to your authorization server). Add it before
+/// the [`OktaAuthLayer`](crate::OktaAuthLayer); a missing group gets 403 `insufficient_scope`.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct RequireGroupLayer {

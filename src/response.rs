@@ -259,7 +259,9 @@ mod tests {
             assert_eq!(r.headers()[CONTENT_TYPE], "application/grpc");
             (
                 r.headers()["grpc-status"].to_str().unwrap().to_owned(),
-                r.headers().get("grpc-message").map(|v| v.to_str().unwrap().to_owned()),
+                r.headers()
+                    .get("grpc-message")
+                    .map(|v| v.to_str().unwrap().to_owned()),
                 r.headers().contains_key(WWW_AUTHENTICATE),
             )
         };
@@ -276,7 +278,10 @@ mod tests {
         assert!(!grpc(&AuthError::KeysUnavailable).2);
         let mut headers = http::HeaderMap::new();
         assert!(!is_grpc(&headers));
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc+proto"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/grpc+proto"),
+        );
         assert!(is_grpc(&headers));
     }
 }

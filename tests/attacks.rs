@@ -1105,7 +1105,8 @@ fn corpus(lab: &Lab) -> Vec<Row> {
     );
     c.token(
         "typ APPLICATION/OKTA-INTERNAL-AT+JWT (other case)",
-        at().header("typ", "APPLICATION/OKTA-INTERNAL-AT+JWT").build(),
+        at().header("typ", "APPLICATION/OKTA-INTERNAL-AT+JWT")
+            .build(),
         Refused(T::OrgAuthorizationServerToken),
     );
 
