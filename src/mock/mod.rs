@@ -39,6 +39,7 @@
 mod key;
 mod oauth;
 mod server;
+mod service_app;
 mod token;
 
 use std::io;
@@ -102,6 +103,9 @@ pub(crate) struct State {
     cache_control: Mutex<String>,
     key_fetches: AtomicUsize,
     discovery_fetches: AtomicUsize,
+    service_apps: service_app::ServiceApps,
+    introspect_fault: Mutex<KeysFault>,
+    introspections: AtomicUsize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -255,6 +259,9 @@ impl MockOktaBuilder {
             cache_control: Mutex::new(OKTA_KEYS_CACHE_CONTROL.to_owned()),
             key_fetches: AtomicUsize::new(0),
             discovery_fetches: AtomicUsize::new(0),
+            service_apps: service_app::ServiceApps::default(),
+            introspect_fault: Mutex::new(KeysFault::None),
+            introspections: AtomicUsize::new(0),
         });
         let task = tokio::spawn(server::serve(
             listener,
@@ -426,6 +433,49 @@ impl MockOkta {
     /// The `Cache-Control` of the keys endpoint (default [`OKTA_KEYS_CACHE_CONTROL`]).
     pub fn set_keys_cache_control(&self, value: impl Into<String>) {
         *lock(&self.state.cache_control) = value.into();
+    }
+
+    /// Registers a service app (a machine client using the client-credentials grant with
+    /// `private_key_jwt`): its client ID, its public JWK (with `kid`, as registered in the Okta
+    /// admin console, e.g. [`SigningKey::public_jwk`](crate::client::SigningKey::public_jwk)) and
+    /// the custom scopes the access policy grants it.
+    ///
+    /// # Errors
+    /// If the JWK is not an RSA public key with a `kid`.
+    pub fn register_service_app(
+        &self,
+        client_id: &str,
+        public_jwk: &Value,
+        scopes: &[&str],
+    ) -> Result<(), &'static str> {
+        self.state
+            .service_apps
+            .register(client_id, public_jwk, scopes)
+    }
+
+    /// The introspection endpoint, `{issuer}/v1/introspect`.
+    #[must_use]
+    pub fn introspection_endpoint(&self) -> String {
+        format!("{}/v1/introspect", self.state.issuer)
+    }
+
+    /// How many times the introspection endpoint was called.
+    #[must_use]
+    pub fn introspection_count(&self) -> usize {
+        self.state.introspections.load(Ordering::SeqCst)
+    }
+
+    /// Makes the introspection endpoint misbehave like [`set_keys_fault`](Self::set_keys_fault)
+    /// does for the keys endpoint (`KeysFault::Status(429)` is Okta's rate limit).
+    pub fn set_introspect_fault(&self, fault: KeysFault) {
+        *lock(&self.state.introspect_fault) = fault;
+    }
+
+    /// Revokes an access token the mock issued: introspection answers `active: false` for it
+    /// from now on (local verification still accepts it until `exp`). False if the token is not
+    /// one of the mock's.
+    pub fn revoke(&self, access_token: &str) -> bool {
+        oauth::revoke_access_token(&self.state, access_token)
     }
 
     /// The JWKS document the keys endpoint serves now.

@@ -187,7 +187,7 @@ struct RefreshGrant {
     auth_time: i64,
 }
 
-type Answer = Response<Full<Bytes>>;
+pub(crate) type Answer = Response<Full<Bytes>>;
 
 /// The endpoints a browser calls with `fetch` (the others are navigations).
 pub(crate) fn is_cors_path(path: &str) -> bool {
@@ -323,7 +323,7 @@ fn params(input: &[u8]) -> Result<HashMap<String, String>, String> {
 }
 
 /// A non-empty parameter.
-fn param<'p>(params: &'p HashMap<String, String>, name: &str) -> Option<&'p str> {
+pub(crate) fn param<'p>(params: &'p HashMap<String, String>, name: &str) -> Option<&'p str> {
     params
         .get(name)
         .map(String::as_str)
@@ -719,7 +719,7 @@ pub(crate) fn at_hash(access_token: &str) -> String {
 }
 
 /// A token-endpoint error: JSON `{error, error_description}`.
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Answer {
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Answer {
     let mut response = json(
         status,
         &json!({ "error": error, "error_description": description }),
@@ -795,7 +795,10 @@ fn public_client(
 }
 
 /// The form of a `POST` (`application/x-www-form-urlencoded`), or the answer.
-fn form(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>, Box<Answer>> {
+pub(crate) fn form(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<HashMap<String, String>, Box<Answer>> {
     let form_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -826,6 +829,10 @@ fn token(state: &State, headers: &HeaderMap, body: &[u8]) -> Answer {
         Ok(params) => params,
         Err(answer) => return *answer,
     };
+    // Service apps authenticate with a client assertion, not as the public SPA client.
+    if param(&params, "grant_type") == Some("client_credentials") {
+        return super::service_app::client_credentials_grant(state, &params);
+    }
     if let Err(answer) = public_client(state, headers, &params) {
         return *answer;
     }
@@ -988,7 +995,7 @@ fn token_response(
 
 /// Verifies a token the mock issued: RS256 signature by one of its keys, `iss`. Expiry and
 /// profile are the caller's business.
-fn verify_own(state: &State, token: &str) -> Option<Map<String, Value>> {
+pub(crate) fn verify_own(state: &State, token: &str) -> Option<Map<String, Value>> {
     let mut parts = token.split('.');
     let (header, claims, signature) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
@@ -1125,6 +1132,22 @@ fn revoke(state: &State, headers: &HeaderMap, body: &[u8]) -> Answer {
     let mut response = Response::new(Full::new(Bytes::new()));
     no_store(&mut response);
     response
+}
+
+/// True if the access token with this `jti` was revoked.
+pub(crate) fn is_revoked(state: &State, jti: &str) -> bool {
+    lock(&state.oauth.grants).revoked_access.contains(jti)
+}
+
+/// Revokes an access token the mock issued (by its `jti`); false if it is not one.
+pub(crate) fn revoke_access_token(state: &State, token: &str) -> bool {
+    let Some(jti) = verify_own(state, token)
+        .and_then(|claims| claims.get("jti").and_then(Value::as_str).map(str::to_owned))
+    else {
+        return false;
+    };
+    lock(&state.oauth.grants).revoked_access.insert(jti);
+    true
 }
 
 /// `GET /v1/logout`: ends the (notional) Okta session and redirects to a registered sign-out

@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
-use super::{lock, oauth, KeysFault, State};
+use super::{lock, oauth, service_app, KeysFault, State};
 
 /// The largest request body read (token and revocation forms are a few KiB).
 const MAX_BODY: usize = 64 * 1024;
@@ -115,6 +115,14 @@ async fn route(
                 ))
             }
         };
+        if path == "/v1/introspect" {
+            state.introspections.fetch_add(1, Ordering::SeqCst);
+            let fault = lock(&state.introspect_fault).clone();
+            if let Some(answer) = apply_fault(fault).await? {
+                return Ok(answer);
+            }
+            return Ok(service_app::introspect(state, &parts.headers, &body));
+        }
         if let Some(answer) = oauth::handle(
             state,
             &parts.method,
@@ -150,23 +158,8 @@ async fn route(
         "/v1/keys" => {
             state.key_fetches.fetch_add(1, Ordering::SeqCst);
             let fault = lock(&state.fault).clone();
-            match fault {
-                KeysFault::Status(code) => {
-                    let status =
-                        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                    return Ok(okta_error(status, "E0000009", "Internal Server Error"));
-                }
-                KeysFault::Delay(delay) => tokio::time::sleep(delay).await,
-                KeysFault::Body(body) => {
-                    let mut response = Response::new(Full::new(Bytes::from(body)));
-                    response.headers_mut().insert(
-                        header::CONTENT_TYPE,
-                        header::HeaderValue::from_static("application/json"),
-                    );
-                    return Ok(response);
-                }
-                KeysFault::CloseConnection => return Err(Close),
-                KeysFault::None => {}
+            if let Some(answer) = apply_fault(fault).await? {
+                return Ok(answer);
             }
             let mut response = json(StatusCode::OK, &state.jwks());
             let cache_control = lock(&state.cache_control).clone();
@@ -176,5 +169,39 @@ async fn route(
             Ok(response)
         }
         _ => Ok(okta_error(StatusCode::NOT_FOUND, "E0000022", "Not found")),
+    }
+}
+
+/// What a fault-injected endpoint does: `Some` answer instead of the normal one, `None` to go on
+/// (after a delay), or `Err` to drop the connection.
+async fn apply_fault(fault: KeysFault) -> Result<Option<Response<Full<Bytes>>>, Close> {
+    match fault {
+        KeysFault::Status(429) => Ok(Some(okta_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "E0000047",
+            "API call exceeded rate limit due to too many requests.",
+        ))),
+        KeysFault::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Ok(Some(okta_error(
+                status,
+                "E0000009",
+                "Internal Server Error",
+            )))
+        }
+        KeysFault::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            Ok(None)
+        }
+        KeysFault::Body(body) => {
+            let mut response = Response::new(Full::new(Bytes::from(body)));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            );
+            Ok(Some(response))
+        }
+        KeysFault::CloseConnection => Err(Close),
+        KeysFault::None => Ok(None),
     }
 }
