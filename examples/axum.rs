@@ -22,8 +22,7 @@ use std::net::SocketAddr;
 
 use axum::routing::get;
 use axum::{Json, Router};
-use tower_okta::mock::MockOkta;
-use tower_okta::{AccessClaims, Claims, Verifier};
+use tower_okta::{AccessClaims, Claims};
 use tracing_subscriber::EnvFilter;
 
 async fn me(claims: Claims<AccessClaims>) -> Json<Claims<AccessClaims>> {
@@ -50,15 +49,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
 
     // With no OKTA_ISSUER, run against the embedded mock Okta (kept alive for the whole run).
-    let mut mock = None;
-    let verifier = if std::env::var("OKTA_ISSUER").is_ok_and(|v| !v.trim().is_empty()) {
-        Verifier::from_env()?
-    } else {
-        let okta = MockOkta::start().await?;
-        let verifier = okta.verifier_builder().build()?;
-        mock = Some(okta);
-        verifier
-    };
+    // With no OKTA_ISSUER, the embedded mock Okta (kept alive for the whole run).
+    let (verifier, mock) = tower_okta::mock::verifier_from_env_or_mock().await?;
     if let Err(error) = verifier.refresh_keys().await {
         tracing::warn!(%error, "could not fetch the issuer's keys yet; will retry on demand");
     }

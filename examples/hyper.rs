@@ -22,8 +22,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tower::{service_fn, ServiceBuilder, ServiceExt};
-use tower_okta::mock::MockOkta;
-use tower_okta::{AccessClaims, Verifier};
+use tower_okta::AccessClaims;
 
 async fn api(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let claims = req.extensions().get::<Arc<AccessClaims>>().cloned();
@@ -45,15 +44,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bind: SocketAddr = std::env::var("BIND")
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()?;
-    let mut mock = None;
-    let verifier = if std::env::var("OKTA_ISSUER").is_ok_and(|v| !v.trim().is_empty()) {
-        Verifier::from_env()?
-    } else {
-        let okta = MockOkta::start().await?;
-        let verifier = okta.verifier_builder().build()?;
-        mock = Some(okta);
-        verifier
-    };
+    // With no OKTA_ISSUER, the embedded mock Okta (kept alive for the whole run).
+    let (verifier, mock) = tower_okta::mock::verifier_from_env_or_mock().await?;
 
     let protected = ServiceBuilder::new()
         .layer(verifier.layer())

@@ -25,8 +25,7 @@ use axum::extract::Path;
 use axum::routing::{delete, get};
 use axum::Router;
 use serde_json::json;
-use tower_okta::mock::MockOkta;
-use tower_okta::{AccessClaims, AuthError, Claims, RequireGroupLayer, RequireScopeLayer, Verifier};
+use tower_okta::{AccessClaims, AuthError, Claims, RequireGroupLayer, RequireScopeLayer};
 
 async fn hello(claims: Option<Claims<AccessClaims>>) -> String {
     match claims {
@@ -52,15 +51,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bind: SocketAddr = std::env::var("BIND")
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()?;
-    let mut mock = None;
-    let verifier = if std::env::var("OKTA_ISSUER").is_ok_and(|v| !v.trim().is_empty()) {
-        Verifier::from_env()?
-    } else {
-        let okta = MockOkta::start().await?;
-        let verifier = okta.verifier_builder().build()?;
-        mock = Some(okta);
-        verifier
-    };
+    // With no OKTA_ISSUER, the embedded mock Okta (kept alive for the whole run).
+    let (verifier, mock) = tower_okta::mock::verifier_from_env_or_mock().await?;
 
     // Layers added last run first: the auth layer wraps each guard.
     let read = Router::new()

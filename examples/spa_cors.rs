@@ -41,7 +41,6 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method};
 use serde_json::{json, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_okta::mock::MockOkta;
 use tower_okta::{AccessClaims, Claims, Verifier};
 use tracing_subscriber::EnvFilter;
 
@@ -102,15 +101,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
 
     // With no OKTA_ISSUER, run against the embedded mock Okta (kept alive for the whole run).
-    let mut mock = None;
-    let verifier = if std::env::var("OKTA_ISSUER").is_ok_and(|v| !v.trim().is_empty()) {
-        Verifier::from_env()?
-    } else {
-        let okta = MockOkta::start().await?;
-        let verifier = okta.verifier_builder().build()?;
-        mock = Some(okta);
-        verifier
-    };
+    // With no OKTA_ISSUER, the embedded mock Okta (kept alive for the whole run).
+    let (verifier, mock) = tower_okta::mock::verifier_from_env_or_mock().await?;
     if let Err(error) = verifier.refresh_keys().await {
         tracing::warn!(%error, "could not fetch the issuer's keys yet; will retry on demand");
     }

@@ -48,7 +48,6 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::server::{HealthReporter, HealthService};
-use tower_okta::mock::MockOkta;
 use tower_okta::{AccessClaims, Verifier};
 use tracing_subscriber::EnvFilter;
 
@@ -138,15 +137,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
 
     // With no OKTA_ISSUER, run against the embedded mock Okta (kept alive for the whole run).
-    let mut mock = None;
-    let verifier = if std::env::var("OKTA_ISSUER").is_ok_and(|v| !v.trim().is_empty()) {
-        Verifier::from_env()?
-    } else {
-        let okta = MockOkta::start().await?;
-        let verifier = okta.verifier_builder().build()?;
-        mock = Some(okta);
-        verifier
-    };
+    // With no OKTA_ISSUER, the embedded mock Okta (kept alive for the whole run).
+    let (verifier, mock) = tower_okta::mock::verifier_from_env_or_mock().await?;
     if let Err(error) = verifier.refresh_keys().await {
         tracing::warn!(%error, "could not fetch the issuer's keys yet; will retry on demand");
     }

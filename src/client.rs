@@ -51,6 +51,29 @@ use crate::builder::check_secure_url;
 use crate::clock::{Clock, SystemClock};
 use crate::token::STRICT_B64;
 
+/// `client_assertion_type` of RFC 7523.
+pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// POSTs `form` as `application/x-www-form-urlencoded`, asking for JSON.
+pub(crate) async fn post_form(
+    http: &reqwest::Client,
+    url: &Url,
+    form: &[(&str, &str)],
+) -> Result<reqwest::Response, reqwest::Error> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    http.post(url.clone())
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(http::header::ACCEPT, "application/json")
+        .body(body)
+        .send()
+        .await
+}
+
 /// Lifetime of each client assertion (Okta accepts at most one hour; RFC 7523 asks for short).
 const ASSERTION_LIFETIME_SECS: i64 = 300;
 /// A cached token is renewed this long before it expires.
@@ -297,6 +320,26 @@ impl SigningKey {
         Ok(pem)
     }
 
+    /// An RFC 7523 client assertion: `iss` = `sub` = `client_id`, `aud` = `audience` (the
+    /// endpoint), five minutes from `now` (seconds), a random `jti`.
+    pub(crate) fn client_assertion(
+        &self,
+        client_id: &str,
+        audience: &str,
+        now: i64,
+    ) -> Result<String, ClientError> {
+        let mut jti = [0u8; 24];
+        aws_lc_rs::rand::fill(&mut jti).map_err(|_| ClientError::Key("no randomness"))?;
+        self.sign_jwt(&serde_json::json!({
+            "iss": client_id,
+            "sub": client_id,
+            "aud": audience,
+            "iat": now,
+            "exp": now + ASSERTION_LIFETIME_SECS,
+            "jti": STRICT_B64.encode(jti),
+        }))
+    }
+
     /// A compact RS256 JWS of `claims` with this key's `kid`.
     pub(crate) fn sign_jwt(&self, claims: &serde_json::Value) -> Result<String, ClientError> {
         let header = serde_json::json!({ "alg": "RS256", "kid": self.kid, "typ": "JWT" });
@@ -534,47 +577,24 @@ impl ClientCredentials {
 
     /// The RFC 7523 client assertion for one token request.
     pub fn client_assertion(&self) -> Result<String, ClientError> {
-        let now = self.inner.clock.now();
-        let mut jti = [0u8; 24];
-        aws_lc_rs::rand::fill(&mut jti).map_err(|_| ClientError::Key("no randomness"))?;
-        self.inner.key.sign_jwt(&serde_json::json!({
-            "iss": self.inner.client_id,
-            "sub": self.inner.client_id,
-            "aud": self.inner.endpoint.as_str(),
-            "iat": now,
-            "exp": now + ASSERTION_LIFETIME_SECS,
-            "jti": STRICT_B64.encode(jti),
-        }))
+        self.inner.key.client_assertion(
+            &self.inner.client_id,
+            self.inner.endpoint.as_str(),
+            self.inner.clock.now(),
+        )
     }
 
     async fn request_token(&self) -> Result<AccessToken, ClientError> {
         let assertion = self.client_assertion()?;
         let mut form = vec![
             ("grant_type", "client_credentials"),
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
+            ("client_assertion_type", JWT_BEARER),
             ("client_assertion", assertion.as_str()),
         ];
         if !self.inner.scope.is_empty() {
             form.push(("scope", self.inner.scope.as_str()));
         }
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let response = self
-            .inner
-            .http
-            .post(self.inner.endpoint.clone())
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(http::header::ACCEPT, "application/json")
-            .body(body)
-            .send()
-            .await?;
+        let response = post_form(&self.inner.http, &self.inner.endpoint, &form).await?;
         let status = response.status();
         let bytes = response.bytes().await?;
         if !status.is_success() {

@@ -16,10 +16,9 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
-use crate::client::SigningKey;
+use crate::client::{post_form, SigningKey, JWT_BEARER};
 use crate::clock::Clock;
 use crate::error::{AuthError, TokenError};
-use crate::token::STRICT_B64;
 
 /// What to do when Okta's introspection endpoint cannot answer (down, timeout, rate limited).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,39 +219,17 @@ impl Introspector {
             ("client_id", self.client_id.as_str()),
         ];
         if let ClientAuth::PrivateKeyJwt(key) = &self.auth {
-            let mut jti = [0u8; 24];
-            aws_lc_rs::rand::fill(&mut jti).map_err(|_| Unavailable::Assertion)?;
-            let secs = now.div_euclid(1000);
             assertion = key
-                .sign_jwt(&serde_json::json!({
-                    "iss": self.client_id,
-                    "sub": self.client_id,
-                    "aud": self.endpoint.as_str(),
-                    "iat": secs,
-                    "exp": secs + 300,
-                    "jti": base64::Engine::encode(&STRICT_B64, jti),
-                }))
+                .client_assertion(
+                    &self.client_id,
+                    self.endpoint.as_str(),
+                    now.div_euclid(1000),
+                )
                 .map_err(|_| Unavailable::Assertion)?;
-            form.push((
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ));
+            form.push(("client_assertion_type", JWT_BEARER));
             form.push(("client_assertion", assertion.as_str()));
         }
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish();
-        let response = self
-            .http
-            .post(self.endpoint.clone())
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(http::header::ACCEPT, "application/json")
-            .body(body)
-            .send()
-            .await?;
+        let response = post_form(&self.http, &self.endpoint, &form).await?;
         let status = response.status();
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
             let retry_after_ms = response

@@ -273,6 +273,46 @@ impl MockOktaBuilder {
     }
 }
 
+/// Why [`verifier_from_env_or_mock`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// The environment's Okta settings are invalid.
+    #[error(transparent)]
+    Config(#[from] crate::ConfigError),
+    /// The mock Okta could not start.
+    #[error("the mock Okta could not start: {0}")]
+    Mock(#[from] io::Error),
+}
+
+/// The examples' contract (a verifier for your Okta org, or the mock when none is configured):
+/// with `OKTA_ISSUER` set, a verifier from `OKTA_ISSUER`, `OKTA_CLIENT_ID` and `OKTA_AUDIENCE`
+/// ([`Verifier::from_env`](crate::Verifier::from_env)) and no mock; otherwise a started mock Okta
+/// and a verifier for it. Keep the mock alive as long as the verifier is used.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (verifier, mock) = tower_okta::mock::verifier_from_env_or_mock().await?;
+/// if let Some(okta) = &mock {
+///     println!("mock Okta at {}; try this token: {}", okta.issuer(), okta.access_token());
+/// }
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// The [`ConfigError`](crate::ConfigError) of the environment's settings, or why the mock could
+/// not start.
+pub async fn verifier_from_env_or_mock() -> Result<(crate::Verifier, Option<MockOkta>), SetupError>
+{
+    if std::env::var("OKTA_ISSUER").is_ok_and(|v| !v.trim().is_empty()) {
+        return Ok((crate::Verifier::from_env()?, None));
+    }
+    let okta = MockOkta::start().await?;
+    let verifier = okta.verifier_builder().build()?;
+    Ok((verifier, Some(okta)))
+}
+
 /// A running mock Okta custom authorization server; stops when dropped.
 #[derive(Debug)]
 pub struct MockOkta {

@@ -80,24 +80,29 @@ fn invalid_client(description: &str) -> Answer {
     oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description)
 }
 
+/// `invalid_client`, boxed (it is the error side of a `Result`).
+fn refused(description: &str) -> Box<Answer> {
+    Box::new(invalid_client(description))
+}
+
 /// Checks a client assertion for `audience`; returns the service app's client ID and its app.
 fn authenticate(
     state: &State,
     params: &HashMap<String, String>,
     audience: &str,
-) -> Result<(String, ServiceApp), Answer> {
+) -> Result<(String, ServiceApp), Box<Answer>> {
     if param(params, "client_assertion_type") != Some(JWT_BEARER) {
-        return Err(invalid_client(
+        return Err(refused(
             "The client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
         ));
     }
     let assertion = param(params, "client_assertion")
-        .ok_or_else(|| invalid_client("The client_assertion is missing."))?;
+        .ok_or_else(|| refused("The client_assertion is missing."))?;
     let mut parts = assertion.split('.');
     let (Some(header), Some(claims), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(invalid_client("The client_assertion is not a JWT."));
+        return Err(refused("The client_assertion is not a JWT."));
     };
     let decode = |part: &str| -> Option<Map<String, Value>> {
         serde_json::from_slice(&STRICT_B64.decode(part).ok()?).ok()
@@ -105,30 +110,28 @@ fn authenticate(
     let (Some(header), Some(claims), Ok(signature)) =
         (decode(header), decode(claims), STRICT_B64.decode(signature))
     else {
-        return Err(invalid_client("The client_assertion is not a JWT."));
+        return Err(refused("The client_assertion is not a JWT."));
     };
     let text = |map: &Map<String, Value>, name: &str| {
         map.get(name).and_then(Value::as_str).map(str::to_owned)
     };
     let client_id =
-        text(&claims, "iss").ok_or_else(|| invalid_client("The client_assertion has no 'iss'."))?;
+        text(&claims, "iss").ok_or_else(|| refused("The client_assertion has no 'iss'."))?;
     if text(&claims, "sub").as_deref() != Some(client_id.as_str())
         || param(params, "client_id").is_some_and(|id| id != client_id)
     {
-        return Err(invalid_client(
+        return Err(refused(
             "The 'iss' and 'sub' claims of the client_assertion must be the client ID.",
         ));
     }
     let app = lock(&state.service_apps.apps)
         .get(&client_id)
         .cloned()
-        .ok_or_else(|| {
-            invalid_client("Client authentication failed. The client is not registered.")
-        })?;
+        .ok_or_else(|| refused("Client authentication failed. The client is not registered."))?;
     if header.get("alg").and_then(Value::as_str) != Some("RS256")
         || text(&header, "kid").as_deref() != Some(app.kid.as_str())
     {
-        return Err(invalid_client(
+        return Err(refused(
             "The client_assertion must be signed with RS256 and a registered key.",
         ));
     }
@@ -145,31 +148,26 @@ fn authenticate(
         )
         .is_err()
     {
-        return Err(invalid_client("The client_assertion signature is invalid."));
+        return Err(refused("The client_assertion signature is invalid."));
     }
     if text(&claims, "aud").as_deref() != Some(audience) {
-        return Err(invalid_client(
+        return Err(refused(
             "The audience of the client_assertion is not the endpoint.",
         ));
     }
     let now = now();
     match claims.get("exp").and_then(Value::as_i64) {
         Some(exp) if exp > now && exp <= now + 3600 => {}
-        Some(exp) if exp <= now => {
-            return Err(invalid_client("The client_assertion token is expired."))
-        }
+        Some(exp) if exp <= now => return Err(refused("The client_assertion token is expired.")),
         _ => {
-            return Err(invalid_client(
+            return Err(refused(
                 "The client_assertion 'exp' must be at most one hour in the future.",
             ))
         }
     }
-    let jti =
-        text(&claims, "jti").ok_or_else(|| invalid_client("The client_assertion has no 'jti'."))?;
+    let jti = text(&claims, "jti").ok_or_else(|| refused("The client_assertion has no 'jti'."))?;
     if !lock(&state.service_apps.used_jtis).insert(jti) {
-        return Err(invalid_client(
-            "The client_assertion token has already been used.",
-        ));
+        return Err(refused("The client_assertion token has already been used."));
     }
     Ok((client_id, app))
 }
@@ -192,7 +190,7 @@ pub(crate) fn client_credentials_grant(state: &State, params: &HashMap<String, S
     let (client_id, app) = match authenticate(state, params, &format!("{}/v1/token", state.issuer))
     {
         Ok(found) => found,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let requested: Vec<String> = param(params, "scope")
         .unwrap_or("")
@@ -236,7 +234,9 @@ pub(crate) fn introspect(state: &State, headers: &HeaderMap, body: &[u8]) -> Ans
         Err(answer) => return *answer,
     };
     let authenticated = if params.contains_key("client_assertion") {
-        authenticate(state, &params, &format!("{}/v1/introspect", state.issuer)).map(|_| ())
+        authenticate(state, &params, &format!("{}/v1/introspect", state.issuer))
+            .map(|_| ())
+            .map_err(|answer| *answer)
     } else if param(&params, "client_id") == Some(state.client_id.as_str())
         && !params.contains_key("client_secret")
     {
