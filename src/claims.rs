@@ -8,7 +8,9 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use crate::token::CowStr;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -81,7 +83,7 @@ impl<'de> Deserialize<'de> for Audience {
 /// For a user's token `sub` is the user's login and `uid` the user's Okta ID; for a service app's
 /// client-credentials token `sub` is the client ID and there is no `uid`
 /// (see [`is_client_token`](AccessClaims::is_client_token)).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AccessClaims {
     /// Issuer: the authorization server's URL.
@@ -136,7 +138,7 @@ impl AccessClaims {
 }
 
 /// Claims of an Okta ID token.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct IdClaims {
     /// Issuer.
@@ -177,6 +179,54 @@ pub struct IdClaims {
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+/// `Deserialize` for a claims struct whose unnamed claims go to `extra`, in one pass: serde's
+/// `#[serde(flatten)]` would buffer the whole object first, which doubles the cost on the hot
+/// path. Duplicate keys are refused earlier, by the verifier's strict pass.
+macro_rules! claims_deserialize {
+    ($ty:ident, required: [$($req:ident),*], optional: [$($opt:ident),*]) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str(concat!("the claims of ", stringify!($ty)))
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<$ty, A::Error> {
+                        $(let mut $req = None;)*
+                        $(let mut $opt = Default::default();)*
+                        let mut extra = Map::new();
+                        while let Some(CowStr(key)) = map.next_key()? {
+                            match &*key {
+                                $(stringify!($req) => $req = Some(map.next_value()?),)*
+                                $(stringify!($opt) => {
+                                    $opt = map.next_value::<Option<_>>()?.unwrap_or_default()
+                                })*
+                                _ => {
+                                    extra.insert(key.into_owned(), map.next_value()?);
+                                }
+                            }
+                        }
+                        Ok($ty {
+                            $($req: $req.ok_or_else(|| de::Error::missing_field(stringify!($req)))?,)*
+                            $($opt,)*
+                            extra,
+                        })
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+}
+
+claims_deserialize!(AccessClaims, required: [iss, sub, aud, exp, iat], optional: [cid, uid, scp, jti]);
+claims_deserialize!(
+    IdClaims,
+    required: [iss, sub, aud, exp, iat],
+    optional: [nonce, at_hash, amr, idp, auth_time, name, email, preferred_username]
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use tower_service::Service;
 use tracing::Instrument;
 
-use crate::bearer::{bearer_token, is_preflight};
-use crate::error::AuthError;
+use crate::bearer::{bearer_candidate, is_b64token, is_preflight};
+use crate::error::{AuthError, RequestError};
 use crate::future::ResponseFuture;
 use crate::layer::{LayerConfig, TokenKind};
 use crate::response::{grpc_rejection_response, is_grpc, rejection_response, ResponseBody};
@@ -110,7 +110,7 @@ where
         );
         let entered = span.enter();
         let grpc = is_grpc(req.headers());
-        let token = match bearer_token(req.headers(), req.uri()) {
+        let token = match bearer_candidate(req.headers(), req.uri()) {
             Ok(token) => token,
             // Optional authentication: no credentials at all is fine; bad ones are not.
             Err(AuthError::MissingToken) if self.config.optional => {
@@ -131,7 +131,14 @@ where
             }
             Ok(claims) => SlowStart::Verified(claims),
             Err(Pending::Rejected(error)) => {
-                return ResponseFuture::rejected(refuse(&error, &self.verifier, grpc))
+                // A credential that is not even an RFC 6750 b64token is a malformed request,
+                // whatever else is wrong with it (such a credential never verifies).
+                let error = if is_b64token(token) {
+                    error
+                } else {
+                    RequestError::MalformedAuthorizationHeader.into()
+                };
+                return ResponseFuture::rejected(refuse(&error, &self.verifier, grpc));
             }
             Err(Pending::FetchKey { issuer, kid }) => SlowStart::FetchKey(issuer, kid),
         };

@@ -3,7 +3,8 @@
 //! For every token, in this order (the cheap checks first, so that garbage, expired or foreign
 //! tokens cost no RSA operation and never cause a JWKS fetch):
 //!
-//! 1. **Form** - size cap, compact JWS with three parts, strict base64url ([`token::split`]);
+//! 1. **Form** - size cap, compact JWS with three parts, strict base64url ([`token::split`],
+//!    [`token::decode`]);
 //! 2. **Header** - no duplicate keys, no `crit`, not an Okta org-server token, `alg` in the
 //!    allow-list, `kid` present; `jku`/`x5u`/`jwk`/`x5c` ignored;
 //! 3. **Claims** - strict JSON with typed registered claims; `iss` exact match, `aud` accepted,
@@ -409,11 +410,14 @@ impl Verifier {
             return Err(TokenError::AccessTokensDisabled.into());
         }
 
-        // 1. Form.
+        // 1. Form. Every part is decoded before anything looks at a key, so a malformed token
+        //    never causes a JWKS fetch.
         let parts = token::split(token, inner.max_token_size)?;
+        let header_json = token::decode(parts.header)?;
+        let payload = token::decode(parts.payload)?;
+        let signature = token::decode(parts.signature)?;
 
         // 2. Header.
-        let header_json = token::decode(parts.header)?;
         let header = token::parse_header(&header_json)?;
         if header.crit {
             return Err(TokenError::CriticalHeader.into());
@@ -430,7 +434,6 @@ impl Verifier {
             .ok_or(TokenError::MissingKeyId)?;
 
         // 3. Claims.
-        let payload = token::decode(parts.payload)?;
         let claims = token::parse_claims(&payload)?;
         let (issuer, exp) = self.check_claims(&claims, profile)?;
         if inner.trace_identity {
@@ -448,7 +451,6 @@ impl Verifier {
         };
 
         // 5. Signature.
-        let signature = token::decode(parts.signature)?;
         key.verify(alg, parts.signing_input.as_bytes(), &signature)?;
 
         // 6. Typed claims.
