@@ -101,7 +101,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
 
     // With no OKTA_ISSUER, run against the embedded mock Okta (kept alive for the whole run).
-    // With no OKTA_ISSUER, the embedded mock Okta (kept alive for the whole run).
     let (verifier, mock) = tower_okta::mock::verifier_from_env_or_mock().await?;
     if let Err(error) = verifier.refresh_keys().await {
         tracing::warn!(%error, "could not fetch the issuer's keys yet; will retry on demand");
