@@ -395,13 +395,13 @@ impl Jwks {
     }
 
     /// The cached key for `kid`, without waiting. Starts a background refresh when one is due.
-    pub(crate) fn cached(self: &Arc<Self>, kid: &str) -> Option<Arc<VerifyingKey>> {
+    pub(crate) fn cached(self: &Arc<Self>, kid: &str, now_ms: i64) -> Option<Arc<VerifyingKey>> {
         let Some(key) = self.keys.get(kid) else {
             self.cache_misses.fetch_add(1, Ordering::Relaxed);
             return None;
         };
         self.cache_hits.fetch_add(1, Ordering::Relaxed);
-        self.refresh_if_due();
+        self.refresh_if_due(now_ms);
         Some(key)
     }
 
@@ -447,8 +447,8 @@ impl Jwks {
         }
     }
 
-    fn refresh_if_due(self: &Arc<Self>) {
-        if self.clock.now_millis() < self.refresh_due_ms.load(Ordering::Relaxed)
+    fn refresh_if_due(self: &Arc<Self>, now_ms: i64) {
+        if now_ms < self.refresh_due_ms.load(Ordering::Relaxed)
             || self.refreshing.swap(true, Ordering::AcqRel)
         {
             return;

@@ -433,9 +433,10 @@ impl Verifier {
             .filter(|k| !k.is_empty())
             .ok_or(TokenError::MissingKeyId)?;
 
-        // 3. Claims.
+        // 3. Claims. One clock read serves the claim checks and the key cache.
         let claims = token::parse_claims(&payload)?;
-        let (issuer, exp) = self.check_claims(&claims, profile)?;
+        let now_ms = inner.clock.now_millis();
+        let (issuer, exp) = self.check_claims(&claims, profile, now_ms.div_euclid(1000))?;
         if inner.trace_identity {
             let span = tracing::Span::current();
             span.record("sub", claims.sub.as_deref());
@@ -443,7 +444,7 @@ impl Verifier {
         }
 
         // 4. Key: the token's issuer selects the key source.
-        let Some(key) = inner.issuers[issuer].jwks.cached(&kid) else {
+        let Some(key) = inner.issuers[issuer].jwks.cached(&kid, now_ms) else {
             return Err(Pending::FetchKey {
                 issuer,
                 kid: kid.into_owned(),
@@ -470,6 +471,7 @@ impl Verifier {
         &self,
         claims: &RawClaims<'_>,
         profile: Profile<'_>,
+        now: i64,
     ) -> Result<(usize, i64), TokenError> {
         let inner = &*self.inner;
         let issuer = claims
@@ -497,7 +499,6 @@ impl Verifier {
             return Err(TokenError::WrongAudience);
         }
 
-        let now = inner.clock.now();
         let leeway = inner.leeway;
         let exp = match claims.exp {
             Some(exp) if now < exp.saturating_add(leeway) => exp,
