@@ -22,7 +22,7 @@ use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use crate::error::TokenError;
@@ -127,6 +127,16 @@ pub(crate) enum RawAudience<'a> {
 }
 
 impl RawAudience<'_> {
+    /// The owned [`Audience`](crate::Audience).
+    pub(crate) fn into_owned(self) -> crate::Audience {
+        match self {
+            RawAudience::One(a) => crate::Audience::One(a.into_owned()),
+            RawAudience::Many(list) => {
+                crate::Audience::Many(list.into_iter().map(Cow::into_owned).collect())
+            }
+        }
+    }
+
     /// True if any audience equals one of `accepted`.
     pub(crate) fn contains_any(&self, accepted: &[String]) -> bool {
         match self {
@@ -153,11 +163,36 @@ pub(crate) struct RawClaims<'a> {
     pub(crate) has_uid: bool,
     /// ID-token-only claims present (`at_hash`, `c_hash`).
     pub(crate) has_token_hash: bool,
+    /// With [`parse_claims_collecting`]: what [`AccessClaims`](crate::AccessClaims) needs beyond
+    /// the fields above, read in the same pass.
+    pub(crate) access: Option<AccessRest>,
+}
+
+/// The rest of an access token's claims, for building `AccessClaims` without a second pass.
+#[derive(Debug, Default)]
+pub(crate) struct AccessRest {
+    pub(crate) jti: Option<String>,
+    pub(crate) uid: Option<String>,
+    pub(crate) scp: Vec<String>,
+    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Parses a decoded claims set: a JSON object without repeated keys and with typed registered claims.
 pub(crate) fn parse_claims(json: &[u8]) -> Result<RawClaims<'_>, TokenError> {
-    serde_json::from_slice(json).map_err(classify)
+    parse_with(json, ClaimsSeed { collect: false })
+}
+
+/// [`parse_claims`], also collecting the other claims of an access token
+/// ([`RawClaims::access`]) so that the verifier builds `AccessClaims` from this single pass.
+pub(crate) fn parse_claims_collecting(json: &[u8]) -> Result<RawClaims<'_>, TokenError> {
+    parse_with(json, ClaimsSeed { collect: true })
+}
+
+fn parse_with(json: &[u8], seed: ClaimsSeed) -> Result<RawClaims<'_>, TokenError> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let claims = seed.deserialize(&mut de).map_err(classify)?;
+    de.end().map_err(classify)?;
+    Ok(claims)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,6 +297,61 @@ impl<'de> Deserialize<'de> for StrictAny {
                     map.next_value::<StrictAny>()?;
                 }
                 Ok(StrictAny)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Any JSON value, kept, with repeated keys refused at every depth.
+struct StrictValue(serde_json::Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde_json::Value;
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrictValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::from(v)))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::from(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::String(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::String(v)))
+            }
+            fn visit_unit<E>(self) -> Result<StrictValue, E> {
+                Ok(StrictValue(Value::Null))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrictValue, A::Error> {
+                let mut list = Vec::new();
+                while let Some(StrictValue(v)) = seq.next_element()? {
+                    list.push(v);
+                }
+                Ok(StrictValue(Value::Array(list)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrictValue, A::Error> {
+                let mut object = serde_json::Map::new();
+                while let Some(CowStr(key)) = map.next_key()? {
+                    let StrictValue(value) = map.next_value()?;
+                    if object.insert(key.into_owned(), value).is_some() {
+                        return Err(de::Error::custom(DUPLICATE_KEY));
+                    }
+                }
+                Ok(StrictValue(Value::Object(object)))
             }
         }
         d.deserialize_any(V)
@@ -375,9 +465,18 @@ impl<'de> Deserialize<'de> for Header<'de> {
     }
 }
 
-impl<'de> Deserialize<'de> for RawClaims<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
+/// Reads the claims; with `collect`, also the rest of an access token's claims.
+struct ClaimsSeed {
+    collect: bool,
+}
+
+impl<'de> de::DeserializeSeed<'de> for ClaimsSeed {
+    type Value = RawClaims<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawClaims<'de>, D::Error> {
+        struct V {
+            collect: bool,
+        }
         impl<'de> Visitor<'de> for V {
             type Value = RawClaims<'de>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -389,8 +488,11 @@ impl<'de> Deserialize<'de> for RawClaims<'de> {
                 let (mut iss, mut sub, mut nonce, mut cid) = (None, None, None, None);
                 let (mut exp, mut nbf, mut iat) = (None, None, None);
                 let mut aud = None;
+                let mut rest = self.collect.then(AccessRest::default);
+                let (mut jti, mut uid, mut scp) = (None, None, None);
                 // Registered claims are read once each (`once` refuses a repeat, whatever its
-                // escapes); only the other keys need the duplicate list.
+                // escapes); only the other keys need the duplicate list (or, when collecting,
+                // the `extra` map, which refuses a repeat itself).
                 while let Some(CowStr(key)) = map.next_key()? {
                     match &*key {
                         "iss" => once(&mut map, &mut iss)?,
@@ -408,8 +510,21 @@ impl<'de> Deserialize<'de> for RawClaims<'de> {
                                 "at_hash" | "c_hash" => c.has_token_hash = true,
                                 _ => {}
                             }
-                            seen.insert(key)?;
-                            map.next_value::<StrictAny>()?;
+                            match (&mut rest, other) {
+                                (None, _) => {
+                                    seen.insert(key)?;
+                                    map.next_value::<StrictAny>()?;
+                                }
+                                (Some(_), "jti") => once(&mut map, &mut jti)?,
+                                (Some(_), "uid") => once(&mut map, &mut uid)?,
+                                (Some(_), "scp") => once(&mut map, &mut scp)?,
+                                (Some(rest), _) => {
+                                    let StrictValue(value) = map.next_value()?;
+                                    if rest.extra.insert(key.into_owned(), value).is_some() {
+                                        return Err(de::Error::custom(DUPLICATE_KEY));
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -421,10 +536,18 @@ impl<'de> Deserialize<'de> for RawClaims<'de> {
                 c.exp = exp.map(|d: NumericDate| d.0);
                 c.nbf = nbf.map(|d: NumericDate| d.0);
                 c.iat = iat.map(|d: NumericDate| d.0);
+                if let Some(rest) = &mut rest {
+                    rest.jti = jti.flatten();
+                    rest.uid = uid.flatten();
+                    rest.scp = scp.flatten().unwrap_or_default();
+                }
+                c.access = rest;
                 Ok(c)
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_map(V {
+            collect: self.collect,
+        })
     }
 }
 

@@ -14,6 +14,7 @@
 //! 5. **Signature** - aws-lc-rs with the key parsed when the JWKS was fetched;
 //! 6. **Typed claims** - the payload deserialized into the caller's type.
 
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
@@ -28,7 +29,7 @@ use crate::error::{AuthError, TokenError};
 use crate::introspect::Introspector;
 use crate::jwks::{Jwks, JwksStats};
 use crate::layer::OktaAuthLayer;
-use crate::token::{self, RawClaims};
+use crate::token::{self, AccessRest, RawClaims};
 use crate::token_cache::{CachedProfile, TokenCache};
 
 /// The `typ` of access tokens from Okta's org authorization server.
@@ -247,7 +248,7 @@ impl Verifier {
     /// # Errors
     /// As [`verify_access_token`](Self::verify_access_token); a payload that does not fit `C`
     /// gives [`TokenError::InvalidClaim`].
-    pub async fn verify_access_token_as<C: DeserializeOwned>(
+    pub async fn verify_access_token_as<C: DeserializeOwned + 'static>(
         &self,
         token: &str,
     ) -> Result<C, AuthError> {
@@ -270,7 +271,7 @@ impl Verifier {
     ///
     /// # Errors
     /// As [`verify_id_token`](Self::verify_id_token).
-    pub async fn verify_id_token_as<C: DeserializeOwned>(
+    pub async fn verify_id_token_as<C: DeserializeOwned + 'static>(
         &self,
         token: &str,
         nonce: Option<&str>,
@@ -279,7 +280,7 @@ impl Verifier {
     }
 
     /// Verifies with at most one (shared) JWKS fetch.
-    pub(crate) async fn verify<C: DeserializeOwned>(
+    pub(crate) async fn verify<C: DeserializeOwned + 'static>(
         &self,
         token: &str,
         profile: Profile<'_>,
@@ -399,7 +400,7 @@ impl Verifier {
 
     /// Every check, using only cached keys. This is the hot path. `finish` receives the typed
     /// claims and what the token cache needs to know of a verified token.
-    fn verify_cached<C: DeserializeOwned, R>(
+    fn verify_cached<C: DeserializeOwned + 'static, R>(
         &self,
         token: &str,
         profile: Profile<'_>,
@@ -433,8 +434,15 @@ impl Verifier {
             .filter(|k| !k.is_empty())
             .ok_or(TokenError::MissingKeyId)?;
 
-        // 3. Claims. One clock read serves the claim checks and the key cache.
-        let claims = token::parse_claims(&payload)?;
+        // 3. Claims. One clock read serves the claim checks and the key cache. For the default
+        //    claims type the strict pass also collects everything `AccessClaims` holds, so the
+        //    payload is read once.
+        let one_pass = TypeId::of::<C>() == TypeId::of::<AccessClaims>();
+        let mut claims = if one_pass {
+            token::parse_claims_collecting(&payload)?
+        } else {
+            token::parse_claims(&payload)?
+        };
         let now_ms = inner.clock.now_millis();
         let (issuer, exp) = self.check_claims(&claims, profile, now_ms.div_euclid(1000))?;
         if inner.trace_identity {
@@ -455,7 +463,15 @@ impl Verifier {
         key.verify(alg, parts.signing_input.as_bytes(), &signature)?;
 
         // 6. Typed claims.
-        let typed: C = serde_json::from_slice(&payload).map_err(|_| TokenError::InvalidClaim)?;
+        let typed: C = match claims.access.take() {
+            Some(rest) => {
+                let access: Box<dyn Any> = Box::new(access_claims(claims, rest)?);
+                *access
+                    .downcast::<C>()
+                    .map_err(|_| TokenError::InvalidClaim)?
+            }
+            None => serde_json::from_slice(&payload).map_err(|_| TokenError::InvalidClaim)?,
+        };
         Ok(finish(
             typed,
             Verified {
@@ -540,4 +556,25 @@ impl Verifier {
         }
         Ok((issuer, exp))
     }
+}
+
+/// `AccessClaims` from the single strict pass (the registered claims were checked already).
+fn access_claims(claims: RawClaims<'_>, rest: AccessRest) -> Result<AccessClaims, TokenError> {
+    let (Some(iss), Some(sub), Some(aud), Some(exp), Some(iat)) =
+        (claims.iss, claims.sub, claims.aud, claims.exp, claims.iat)
+    else {
+        return Err(TokenError::InvalidClaim);
+    };
+    Ok(AccessClaims {
+        iss: iss.into_owned(),
+        sub: sub.into_owned(),
+        aud: aud.into_owned(),
+        exp,
+        iat,
+        cid: claims.cid.map(std::borrow::Cow::into_owned),
+        uid: rest.uid,
+        scp: rest.scp,
+        jti: rest.jti,
+        extra: rest.extra,
+    })
 }

@@ -218,3 +218,32 @@ async fn claims_extractor_without_the_layer_is_a_500_naming_it() {
     assert_eq!(optional.status, StatusCode::OK);
     assert_eq!(optional.body, "false");
 }
+
+#[tokio::test]
+async fn one_pass_access_claims_equal_the_serde_deserialization() {
+    use base64::Engine;
+    let (okta, verifier) = start().await;
+    let token = okta
+        .access_token_builder()
+        .claim("groups", serde_json::json!(["Everyone", "Admins"]))
+        .claim(
+            "nested",
+            serde_json::json!({"a": [1, 2.5, null, {"b": "c"}], "d": true}),
+        )
+        .claim("uid", serde_json::Value::Null)
+        .claim("aud", serde_json::json!(["other", okta.client_id()]))
+        .claim("big", u64::MAX)
+        .claim("neg", -3)
+        .build();
+    let fast = verifier.verify_access_token(&token).await.unwrap();
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.split('.').nth(1).unwrap())
+        .unwrap();
+    let serde: tower_okta::AccessClaims = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(fast, serde);
+    assert_eq!(fast.uid, None);
+    assert_eq!(fast.extra["nested"]["a"][3]["b"], "c");
+    // A custom type still gets the serde path, from the same token.
+    let value: serde_json::Value = verifier.verify_access_token_as(&token).await.unwrap();
+    assert_eq!(value["big"], u64::MAX);
+}
