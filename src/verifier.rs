@@ -285,7 +285,10 @@ impl Verifier {
         token: &str,
         profile: Profile<'_>,
     ) -> Result<C, AuthError> {
-        let attempt = || self.verify_cached(token, profile, |claims, _| claims);
+        let attempt = || {
+            let now_ms = self.inner.clock.now_millis();
+            self.verify_cached(token, profile, now_ms, |claims, _| claims)
+        };
         let claims = match attempt() {
             Ok(claims) => claims,
             Err(Pending::Rejected(e)) => return Err(e),
@@ -324,18 +327,19 @@ impl Verifier {
     where
         C: DeserializeOwned + Send + Sync + 'static,
     {
+        // One clock read serves the token cache, the claim checks and the key cache.
+        let now_ms = self.inner.clock.now_millis();
         let Some(cache) = &self.inner.token_cache else {
-            return self.verify_cached(token, profile, |claims, _| Arc::new(claims));
+            return self.verify_cached(token, profile, now_ms, |claims, _| Arc::new(claims));
         };
         let cached_profile = match profile {
             Profile::Access => CachedProfile::Access,
             Profile::Id { nonce: None } => CachedProfile::Id,
             // A nonce is per sign-in: never served from the cache.
             Profile::Id { nonce: Some(_) } => {
-                return self.verify_cached(token, profile, |claims, _| Arc::new(claims))
+                return self.verify_cached(token, profile, now_ms, |claims, _| Arc::new(claims))
             }
         };
-        let now_ms = self.inner.clock.now_millis();
         let key_known = |issuer: usize, kid: &str| {
             self.inner
                 .issuers
@@ -345,7 +349,7 @@ impl Verifier {
         if let Some(hit) = cache.get(token, cached_profile, now_ms, key_known) {
             return Ok(hit);
         }
-        self.verify_cached(token, profile, |claims, verified| {
+        self.verify_cached(token, profile, now_ms, |claims, verified| {
             let claims = Arc::new(claims);
             let valid_until_ms = verified
                 .exp
@@ -398,12 +402,14 @@ impl Verifier {
         }
     }
 
-    /// Every check, using only cached keys. This is the hot path. `finish` receives the typed
-    /// claims and what the token cache needs to know of a verified token.
+    /// Every check, using only cached keys. This is the hot path. `now_ms` is the clock read for
+    /// the claim checks and the key cache; `finish` receives the typed claims and what the token
+    /// cache needs to know of a verified token.
     fn verify_cached<C: DeserializeOwned + 'static, R>(
         &self,
         token: &str,
         profile: Profile<'_>,
+        now_ms: i64,
         finish: impl FnOnce(C, Verified<'_>) -> R,
     ) -> Result<R, Pending> {
         let inner = &*self.inner;
@@ -434,8 +440,7 @@ impl Verifier {
             .filter(|k| !k.is_empty())
             .ok_or(TokenError::MissingKeyId)?;
 
-        // 3. Claims. One clock read serves the claim checks and the key cache. For the default
-        //    claims type the strict pass also collects everything `AccessClaims` holds, so the
+        // 3. Claims. For the default claims type the strict pass also collects everything `AccessClaims` holds, so the
         //    payload is read once.
         let one_pass = TypeId::of::<C>() == TypeId::of::<AccessClaims>();
         let mut claims = if one_pass {
@@ -443,7 +448,6 @@ impl Verifier {
         } else {
             token::parse_claims(&payload)?
         };
-        let now_ms = inner.clock.now_millis();
         let (issuer, exp) = self.check_claims(&claims, profile, now_ms.div_euclid(1000))?;
         if inner.trace_identity {
             let span = tracing::Span::current();
