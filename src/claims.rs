@@ -7,8 +7,10 @@
 //! [`Verifier::verify_access_token_as`](crate::Verifier::verify_access_token_as)).
 
 use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::OnceLock;
 
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::token::CowStr;
 use serde::{Deserialize, Serialize, Serializer};
@@ -108,10 +110,16 @@ pub struct AccessClaims {
     /// Token ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
-    /// Every other claim (`ver`, `auth_time`, `groups`, custom claims...).
+    /// Every other claim (`ver`, `auth_time`, `groups`, custom claims...): a map, read from
+    /// the token the first time it is looked at.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
 }
+
+/// The claims an [`AccessClaims`] names; the others are its [`Extra`] claims.
+const ACCESS_NAMED: [&str; 9] = [
+    "iss", "sub", "aud", "exp", "iat", "cid", "uid", "scp", "jti",
+];
 
 impl AccessClaims {
     /// True if `scp` contains `scope`.
@@ -177,7 +185,156 @@ pub struct IdClaims {
     pub preferred_username: Option<String>,
     /// Every other claim.
     #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    pub extra: Extra,
+}
+
+/// The claims that a claims struct does not name (`ver`, `auth_time`, `groups`, custom
+/// claims...), as a [`serde_json::Map`].
+///
+/// `Extra` dereferences to the map, so it reads like one:
+///
+/// ```
+/// # let claims: tower_okta::AccessClaims = serde_json::from_str(
+/// #     r#"{"iss":"i","sub":"s","aud":"a","exp":2,"iat":1,"groups":["admins"],"ver":1}"#).unwrap();
+/// let groups = claims.extra.get("groups").and_then(|g| g.as_array());
+/// assert_eq!(groups.map(Vec::len), Some(1));
+/// for (name, value) in &claims.extra {
+///     println!("{name} = {value}");
+/// }
+/// ```
+///
+/// For an access token verified by the crate, the map is built from the token's claims set the
+/// first time it is looked at, not during verification: a request whose handler reads only the
+/// named claims does not pay for the others. The claims set was already checked strictly
+/// (well-formed JSON, no repeated key at any depth) before the token was accepted.
+#[derive(Clone, Default)]
+pub struct Extra {
+    /// The verified claims set, until the map is built from it (empty once built eagerly).
+    source: String,
+    map: OnceLock<Map<String, Value>>,
+}
+
+impl Extra {
+    /// The claims of `source` (a verified access token's claims set) not named by
+    /// [`AccessClaims`], built when first looked at.
+    pub(crate) fn of_access_token(source: String) -> Extra {
+        Extra {
+            source,
+            map: OnceLock::new(),
+        }
+    }
+
+    /// The map.
+    #[must_use]
+    pub fn into_map(mut self) -> Map<String, Value> {
+        self.map
+            .take()
+            .unwrap_or_else(|| unnamed_claims(&self.source, &ACCESS_NAMED))
+    }
+}
+
+/// The members of the JSON object `json` whose keys are not in `named`. The text comes from a
+/// token that passed the strict parser, so it is an object without repeated keys; anything else
+/// gives an empty map.
+fn unnamed_claims(json: &str, named: &[&str]) -> Map<String, Value> {
+    struct Unnamed<'n>(&'n [&'n str]);
+    impl<'de> DeserializeSeed<'de> for Unnamed<'_> {
+        type Value = Map<String, Value>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Unnamed<'_> {
+        type Value = Map<String, Value>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JWT claims object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = Map::new();
+            while let Some(CowStr(key)) = map.next_key()? {
+                if self.0.contains(&&*key) {
+                    map.next_value::<IgnoredAny>()?;
+                } else {
+                    out.insert(key.into_owned(), map.next_value()?);
+                }
+            }
+            Ok(out)
+        }
+    }
+    if json.is_empty() {
+        return Map::new();
+    }
+    Unnamed(named)
+        .deserialize(&mut serde_json::Deserializer::from_str(json))
+        .unwrap_or_default()
+}
+
+impl Deref for Extra {
+    type Target = Map<String, Value>;
+
+    fn deref(&self) -> &Map<String, Value> {
+        self.map
+            .get_or_init(|| unnamed_claims(&self.source, &ACCESS_NAMED))
+    }
+}
+
+impl DerefMut for Extra {
+    fn deref_mut(&mut self) -> &mut Map<String, Value> {
+        if self.map.get().is_none() {
+            let map = unnamed_claims(&self.source, &ACCESS_NAMED);
+            self.map = OnceLock::from(map);
+        }
+        self.source = String::new();
+        self.map.get_mut().expect("the map was built above")
+    }
+}
+
+impl From<Map<String, Value>> for Extra {
+    fn from(map: Map<String, Value>) -> Extra {
+        Extra {
+            source: String::new(),
+            map: OnceLock::from(map),
+        }
+    }
+}
+
+impl From<Extra> for Map<String, Value> {
+    fn from(extra: Extra) -> Map<String, Value> {
+        extra.into_map()
+    }
+}
+
+impl<'a> IntoIterator for &'a Extra {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = serde_json::map::Iter<'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl fmt::Debug for Extra {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl PartialEq for Extra {
+    fn eq(&self, other: &Extra) -> bool {
+        **self == **other
+    }
+}
+
+impl Serialize for Extra {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Extra {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Map::deserialize(d).map(Extra::from)
+    }
 }
 
 /// `Deserialize` for a claims struct whose unnamed claims go to `extra`, in one pass: serde's
@@ -211,7 +368,7 @@ macro_rules! claims_deserialize {
                         Ok($ty {
                             $($req: $req.ok_or_else(|| de::Error::missing_field(stringify!($req)))?,)*
                             $($opt,)*
-                            extra,
+                            extra: Extra::from(extra),
                         })
                     }
                 }
@@ -231,6 +388,40 @@ claims_deserialize!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extra_is_built_from_the_claims_set_when_first_read() {
+        let json = r#"{"iss":"i","sub":"s","aud":"a","exp":2,"iat":1,"cid":"c","uid":"u",
+            "scp":["x"],"jti":"j","ver":1,"groups":["g1","g2"],"n\u0061me":{"k":[1.5,null]}}"#;
+        let lazy = Extra::of_access_token(json.to_owned());
+        assert!(
+            lazy.map.get().is_none(),
+            "nothing is built before it is read"
+        );
+        let eager: Map<String, Value> = serde_json::from_str::<Map<String, Value>>(json)
+            .unwrap()
+            .into_iter()
+            .filter(|(k, _)| !ACCESS_NAMED.contains(&k.as_str()))
+            .collect();
+        assert_eq!(eager.len(), 3);
+        assert_eq!(*lazy, eager);
+        assert!(lazy.map.get().is_some(), "built once, then kept");
+        assert_eq!(lazy["name"]["k"][0], 1.5);
+        assert_eq!((&lazy).into_iter().count(), 3);
+        assert_eq!(format!("{lazy:?}"), format!("{eager:?}"));
+        assert_eq!(
+            serde_json::to_value(&lazy).unwrap(),
+            Value::Object(eager.clone())
+        );
+
+        let mut edited = lazy.clone();
+        edited.insert("added".into(), Value::Bool(true));
+        assert_eq!(edited.len(), 4);
+        assert_ne!(edited, lazy);
+        assert_eq!(Extra::of_access_token(json.to_owned()).into_map(), eager);
+        assert_eq!(Map::from(Extra::from(eager.clone())), eager);
+        assert!(Extra::default().is_empty());
+    }
 
     #[test]
     fn access_claims_round_trip_and_helpers() {

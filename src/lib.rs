@@ -80,7 +80,7 @@ mod verifier;
 pub use algorithm::Algorithm;
 pub use bearer::bearer_token;
 pub use builder::{VerifierBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY};
-pub use claims::{AccessClaims, Audience, IdClaims};
+pub use claims::{AccessClaims, Audience, Extra, IdClaims};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{AuthError, ConfigError, ErrorKind, RequestError, TokenError};
 #[cfg(feature = "axum")]

@@ -13,11 +13,9 @@ use crate::token;
 /// The [`TokenError`] the verifier would answer with for a malformed token.
 pub fn parse_token(token: &str, max_len: usize) -> Result<(), TokenError> {
     let parts = token::split(token, max_len)?;
-    let header = token::decode(parts.header)?;
-    token::parse_header(&header)?;
-    let payload = token::decode(parts.payload)?;
-    token::parse_claims(&payload)?;
-    token::decode(parts.signature)?;
+    let decoded = token::Decoded::new(&parts)?;
+    token::parse_header(decoded.header.text()?)?;
+    token::parse_claims(&decoded.payload)?;
     Ok(())
 }
 

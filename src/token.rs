@@ -89,6 +89,63 @@ pub(crate) fn decode(part: &str) -> Result<Vec<u8>, TokenError> {
     STRICT_B64.decode(part).map_err(|_| TokenError::Malformed)
 }
 
+/// The three parts of a compact JWS, decoded. The header and the signature are small and go to
+/// inline buffers; the claims set is kept as a `String` that the typed claims may take over.
+pub(crate) struct Decoded {
+    pub(crate) header: Inline<256>,
+    pub(crate) payload: String,
+    pub(crate) signature: Inline<512>,
+}
+
+impl Decoded {
+    /// Strict base64url decode of every part. The claims set must also be UTF-8 (RFC 7519
+    /// section 7.2): checked once here, so that the JSON parser need not check each string again.
+    pub(crate) fn new(parts: &Compact<'_>) -> Result<Decoded, TokenError> {
+        let header = Inline::decode(parts.header)?;
+        let payload =
+            String::from_utf8(decode(parts.payload)?).map_err(|_| TokenError::Malformed)?;
+        let signature = Inline::decode(parts.signature)?;
+        Ok(Decoded {
+            header,
+            payload,
+            signature,
+        })
+    }
+}
+
+/// Decoded bytes: in an inline array when they fit (no allocation), on the heap otherwise.
+pub(crate) enum Inline<const N: usize> {
+    Stack([u8; N], usize),
+    Heap(Vec<u8>),
+}
+
+impl<const N: usize> Inline<N> {
+    /// Strict base64url decode of one part.
+    fn decode(part: &str) -> Result<Inline<N>, TokenError> {
+        // What the decoder needs room for: 3 bytes per started group of 4 characters.
+        if part.len().div_ceil(4) * 3 > N {
+            return decode(part).map(Inline::Heap);
+        }
+        let mut buf = [0; N];
+        let len = STRICT_B64
+            .decode_slice(part, &mut buf)
+            .map_err(|_| TokenError::Malformed)?;
+        Ok(Inline::Stack(buf, len))
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Inline::Stack(buf, len) => buf.get(..*len).unwrap_or_default(),
+            Inline::Heap(vec) => vec,
+        }
+    }
+
+    /// The bytes as (JSON) text; not UTF-8 is malformed.
+    pub(crate) fn text(&self) -> Result<&str, TokenError> {
+        std::str::from_utf8(self.bytes()).map_err(|_| TokenError::Malformed)
+    }
+}
+
 fn classify(e: serde_json::Error) -> TokenError {
     if e.is_data() && e.to_string().starts_with(DUPLICATE_KEY) {
         TokenError::DuplicateKey
@@ -111,8 +168,8 @@ pub(crate) struct Header<'a> {
 }
 
 /// Parses a decoded JOSE header.
-pub(crate) fn parse_header(json: &[u8]) -> Result<Header<'_>, TokenError> {
-    let h: Header<'_> = serde_json::from_slice(json).map_err(|e| match classify(e) {
+pub(crate) fn parse_header(json: &str) -> Result<Header<'_>, TokenError> {
+    let h: Header<'_> = serde_json::from_str(json).map_err(|e| match classify(e) {
         TokenError::InvalidClaim => TokenError::Malformed,
         other => other,
     })?;
@@ -164,7 +221,8 @@ pub(crate) struct RawClaims<'a> {
     /// ID-token-only claims present (`at_hash`, `c_hash`).
     pub(crate) has_token_hash: bool,
     /// With [`parse_claims_collecting`]: what [`AccessClaims`](crate::AccessClaims) needs beyond
-    /// the fields above, read in the same pass.
+    /// the fields above, read in the same pass (its other claims are read only if asked for:
+    /// [`Extra`](crate::Extra)).
     pub(crate) access: Option<AccessRest>,
 }
 
@@ -174,22 +232,21 @@ pub(crate) struct AccessRest {
     pub(crate) jti: Option<String>,
     pub(crate) uid: Option<String>,
     pub(crate) scp: Vec<String>,
-    pub(crate) extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Parses a decoded claims set: a JSON object without repeated keys and with typed registered claims.
-pub(crate) fn parse_claims(json: &[u8]) -> Result<RawClaims<'_>, TokenError> {
+pub(crate) fn parse_claims(json: &str) -> Result<RawClaims<'_>, TokenError> {
     parse_with(json, ClaimsSeed { collect: false })
 }
 
 /// [`parse_claims`], also collecting the other claims of an access token
 /// ([`RawClaims::access`]) so that the verifier builds `AccessClaims` from this single pass.
-pub(crate) fn parse_claims_collecting(json: &[u8]) -> Result<RawClaims<'_>, TokenError> {
+pub(crate) fn parse_claims_collecting(json: &str) -> Result<RawClaims<'_>, TokenError> {
     parse_with(json, ClaimsSeed { collect: true })
 }
 
-fn parse_with(json: &[u8], seed: ClaimsSeed) -> Result<RawClaims<'_>, TokenError> {
-    let mut de = serde_json::Deserializer::from_slice(json);
+fn parse_with(json: &str, seed: ClaimsSeed) -> Result<RawClaims<'_>, TokenError> {
+    let mut de = serde_json::Deserializer::from_str(json);
     let claims = seed.deserialize(&mut de).map_err(classify)?;
     de.end().map_err(classify)?;
     Ok(claims)
@@ -223,28 +280,43 @@ impl<'de> Deserialize<'de> for CowStr<'de> {
     }
 }
 
-/// The keys seen so far in one JSON object: a short list, switching to a set for large objects so
-/// that a token full of keys cannot make the check quadratic.
-#[derive(Default)]
+/// The keys seen so far in one JSON object: a short inline list (no allocation for the usual
+/// token), then a set for large objects so that a token full of keys cannot make the check
+/// quadratic.
 struct SeenKeys<'de> {
-    small: Vec<Cow<'de, str>>,
+    small: [Cow<'de, str>; SeenKeys::SMALL],
+    len: usize,
     large: Option<HashSet<Cow<'de, str>>>,
 }
 
-impl<'de> SeenKeys<'de> {
-    const SMALL: usize = 24;
+impl SeenKeys<'_> {
+    const SMALL: usize = 16;
+}
 
+impl<'de> Default for SeenKeys<'de> {
+    fn default() -> Self {
+        SeenKeys {
+            small: std::array::from_fn(|_| Cow::Borrowed("")),
+            len: 0,
+            large: None,
+        }
+    }
+}
+
+impl<'de> SeenKeys<'de> {
     /// Records `key`; errors if it was seen before.
     fn insert<E: de::Error>(&mut self, key: Cow<'de, str>) -> Result<(), E> {
         let fresh = if let Some(set) = &mut self.large {
             set.insert(key)
-        } else if self.small.contains(&key) {
+        } else if self.small[..self.len].contains(&key) {
             false
-        } else if self.small.len() < Self::SMALL {
-            self.small.push(key);
+        } else if let Some(slot) = self.small.get_mut(self.len) {
+            *slot = key;
+            self.len += 1;
             true
         } else {
-            let mut set: HashSet<Cow<'de, str>> = self.small.drain(..).collect();
+            let mut set: HashSet<Cow<'de, str>> =
+                self.small.iter_mut().map(std::mem::take).collect();
             let fresh = set.insert(key);
             self.large = Some(set);
             fresh
@@ -297,61 +369,6 @@ impl<'de> Deserialize<'de> for StrictAny {
                     map.next_value::<StrictAny>()?;
                 }
                 Ok(StrictAny)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// Any JSON value, kept, with repeated keys refused at every depth.
-struct StrictValue(serde_json::Value);
-
-impl<'de> Deserialize<'de> for StrictValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde_json::Value;
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = StrictValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<StrictValue, E> {
-                Ok(StrictValue(Value::Bool(v)))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<StrictValue, E> {
-                Ok(StrictValue(Value::from(v)))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<StrictValue, E> {
-                Ok(StrictValue(Value::from(v)))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<StrictValue, E> {
-                Ok(StrictValue(Value::from(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<StrictValue, E> {
-                Ok(StrictValue(Value::String(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<StrictValue, E> {
-                Ok(StrictValue(Value::String(v)))
-            }
-            fn visit_unit<E>(self) -> Result<StrictValue, E> {
-                Ok(StrictValue(Value::Null))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrictValue, A::Error> {
-                let mut list = Vec::new();
-                while let Some(StrictValue(v)) = seq.next_element()? {
-                    list.push(v);
-                }
-                Ok(StrictValue(Value::Array(list)))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrictValue, A::Error> {
-                let mut object = serde_json::Map::new();
-                while let Some(CowStr(key)) = map.next_key()? {
-                    let StrictValue(value) = map.next_value()?;
-                    if object.insert(key.into_owned(), value).is_some() {
-                        return Err(de::Error::custom(DUPLICATE_KEY));
-                    }
-                }
-                Ok(StrictValue(Value::Object(object)))
             }
         }
         d.deserialize_any(V)
@@ -490,9 +507,9 @@ impl<'de> de::DeserializeSeed<'de> for ClaimsSeed {
                 let mut aud = None;
                 let mut rest = self.collect.then(AccessRest::default);
                 let (mut jti, mut uid, mut scp) = (None, None, None);
-                // Registered claims are read once each (`once` refuses a repeat, whatever its
-                // escapes); only the other keys need the duplicate list (or, when collecting,
-                // the `extra` map, which refuses a repeat itself).
+                // Registered claims (and, when collecting, `jti`, `uid` and `scp`) are read once
+                // each (`once` refuses a repeat, whatever its escapes); only the other keys need
+                // the duplicate list.
                 while let Some(CowStr(key)) = map.next_key()? {
                     match &*key {
                         "iss" => once(&mut map, &mut iss)?,
@@ -510,19 +527,13 @@ impl<'de> de::DeserializeSeed<'de> for ClaimsSeed {
                                 "at_hash" | "c_hash" => c.has_token_hash = true,
                                 _ => {}
                             }
-                            match (&mut rest, other) {
-                                (None, _) => {
-                                    seen.insert(key)?;
-                                    map.next_value::<StrictAny>()?;
-                                }
+                            match (&rest, other) {
                                 (Some(_), "jti") => once(&mut map, &mut jti)?,
                                 (Some(_), "uid") => once(&mut map, &mut uid)?,
                                 (Some(_), "scp") => once(&mut map, &mut scp)?,
-                                (Some(rest), _) => {
-                                    let StrictValue(value) = map.next_value()?;
-                                    if rest.extra.insert(key.into_owned(), value).is_some() {
-                                        return Err(de::Error::custom(DUPLICATE_KEY));
-                                    }
+                                _ => {
+                                    seen.insert(key)?;
+                                    map.next_value::<StrictAny>()?;
                                 }
                             }
                         }
@@ -589,49 +600,48 @@ mod tests {
     #[test]
     fn header_refuses_duplicates_even_with_escapes() {
         assert_eq!(
-            parse_header(br#"{"alg":"RS256","alg":"none"}"#).unwrap_err(),
+            parse_header(r#"{"alg":"RS256","alg":"none"}"#).unwrap_err(),
             TokenError::DuplicateKey
         );
         assert_eq!(
-            parse_header(br#"{"alg":"RS256","\u0061lg":"none"}"#).unwrap_err(),
+            parse_header(r#"{"alg":"RS256","\u0061lg":"none"}"#).unwrap_err(),
             TokenError::DuplicateKey
         );
         assert_eq!(
-            parse_header(br#"{"alg":"RS256","x":{"a":1,"a":2}}"#).unwrap_err(),
+            parse_header(r#"{"alg":"RS256","x":{"a":1,"a":2}}"#).unwrap_err(),
             TokenError::DuplicateKey
         );
-        let h = parse_header(br#"{"alg":"RS256","kid":"k1","crit":["b64"]}"#).unwrap();
+        let h = parse_header(r#"{"alg":"RS256","kid":"k1","crit":["b64"]}"#).unwrap();
         assert!(h.crit);
         assert_eq!(h.kid.as_deref(), Some("k1"));
         assert!(matches!(h.kid, Some(Cow::Borrowed(_))));
-        assert_eq!(parse_header(b"[]").unwrap_err(), TokenError::Malformed);
+        assert_eq!(parse_header("[]").unwrap_err(), TokenError::Malformed);
         assert_eq!(
-            parse_header(br#"{"kid":"k"}"#).unwrap_err(),
+            parse_header(r#"{"kid":"k"}"#).unwrap_err(),
             TokenError::Malformed
         );
-        assert_eq!(parse_header(br#"{"alg":"RS256"} "#).unwrap().alg, "RS256");
+        assert_eq!(parse_header(r#"{"alg":"RS256"} "#).unwrap().alg, "RS256");
         assert_eq!(
-            parse_header(br#"{"alg":"RS256"}x"#).unwrap_err(),
+            parse_header(r#"{"alg":"RS256"}x"#).unwrap_err(),
             TokenError::Malformed
         );
     }
 
     #[test]
     fn claims_types_are_strict() {
-        let c =
-            parse_claims(br#"{"iss":"i","aud":["a","b"],"exp":10,"cid":"x","scp":[]}"#).unwrap();
+        let c = parse_claims(r#"{"iss":"i","aud":["a","b"],"exp":10,"cid":"x","scp":[]}"#).unwrap();
         assert_eq!(c.exp, Some(10));
         assert!(c.cid.is_some() && c.has_scp && !c.has_uid);
         assert!(c.aud.unwrap().contains_any(&["b".to_owned()]));
         for bad in [
-            &br#"{"exp":"10"}"#[..],
-            br#"{"exp":10.5}"#,
-            br#"{"exp":-1}"#,
-            br#"{"exp":1e300}"#,
-            br#"{"exp":99999999999999999999}"#,
-            br#"{"iss":["i"]}"#,
-            br#"{"aud":[1]}"#,
-            br#"{"aud":{}}"#,
+            r#"{"exp":"10"}"#,
+            r#"{"exp":10.5}"#,
+            r#"{"exp":-1}"#,
+            r#"{"exp":1e300}"#,
+            r#"{"exp":99999999999999999999}"#,
+            r#"{"iss":["i"]}"#,
+            r#"{"aud":[1]}"#,
+            r#"{"aud":{}}"#,
         ] {
             assert_eq!(
                 parse_claims(bad).unwrap_err(),
@@ -640,15 +650,15 @@ mod tests {
             );
         }
         assert_eq!(
-            parse_claims(br#"{"sub":"a","sub":"b"}"#).unwrap_err(),
+            parse_claims(r#"{"sub":"a","sub":"b"}"#).unwrap_err(),
             TokenError::DuplicateKey
         );
         assert_eq!(
-            parse_claims(br#"{"x":1,"x":1}"#).unwrap_err(),
+            parse_claims(r#"{"x":1,"x":1}"#).unwrap_err(),
             TokenError::DuplicateKey
         );
         assert_eq!(
-            parse_claims(b"\"str\"").unwrap_err(),
+            parse_claims("\"str\"").unwrap_err(),
             TokenError::InvalidClaim
         );
     }
@@ -660,9 +670,6 @@ mod tests {
             json.push_str(&format!("\"k{i}\":{i},"));
         }
         json.push_str("\"k7\":0}");
-        assert_eq!(
-            parse_claims(json.as_bytes()).unwrap_err(),
-            TokenError::DuplicateKey
-        );
+        assert_eq!(parse_claims(&json).unwrap_err(), TokenError::DuplicateKey);
     }
 }

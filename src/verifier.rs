@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 
 use crate::algorithm::Algorithm;
 use crate::builder::VerifierBuilder;
-use crate::claims::{AccessClaims, IdClaims};
+use crate::claims::{AccessClaims, Extra, IdClaims};
 use crate::clock::Clock;
 use crate::diagnose::Diagnostics;
 use crate::error::{AuthError, TokenError};
@@ -420,12 +420,10 @@ impl Verifier {
         // 1. Form. Every part is decoded before anything looks at a key, so a malformed token
         //    never causes a JWKS fetch.
         let parts = token::split(token, inner.max_token_size)?;
-        let header_json = token::decode(parts.header)?;
-        let payload = token::decode(parts.payload)?;
-        let signature = token::decode(parts.signature)?;
+        let decoded = token::Decoded::new(&parts)?;
 
         // 2. Header.
-        let header = token::parse_header(&header_json)?;
+        let header = token::parse_header(decoded.header.text()?)?;
         if header.crit {
             return Err(TokenError::CriticalHeader.into());
         }
@@ -444,9 +442,9 @@ impl Verifier {
         //    payload is read once.
         let one_pass = TypeId::of::<C>() == TypeId::of::<AccessClaims>();
         let mut claims = if one_pass {
-            token::parse_claims_collecting(&payload)?
+            token::parse_claims_collecting(&decoded.payload)?
         } else {
-            token::parse_claims(&payload)?
+            token::parse_claims(&decoded.payload)?
         };
         let (issuer, exp) = self.check_claims(&claims, profile, now_ms.div_euclid(1000))?;
         if inner.trace_identity {
@@ -464,17 +462,25 @@ impl Verifier {
         };
 
         // 5. Signature.
-        key.verify(alg, parts.signing_input.as_bytes(), &signature)?;
+        key.verify(
+            alg,
+            parts.signing_input.as_bytes(),
+            decoded.signature.bytes(),
+        )?;
 
         // 6. Typed claims.
         let typed: C = match claims.access.take() {
             Some(rest) => {
-                let access: Box<dyn Any> = Box::new(access_claims(claims, rest)?);
+                let mut access = access_claims(claims, rest)?;
+                // The claims set's text moves into the claims: their `extra` map is built from
+                // it only if asked for.
+                access.extra = Extra::of_access_token(decoded.payload);
+                let access: Box<dyn Any> = Box::new(access);
                 *access
                     .downcast::<C>()
                     .map_err(|_| TokenError::InvalidClaim)?
             }
-            None => serde_json::from_slice(&payload).map_err(|_| TokenError::InvalidClaim)?,
+            None => serde_json::from_str(&decoded.payload).map_err(|_| TokenError::InvalidClaim)?,
         };
         Ok(finish(
             typed,
@@ -579,6 +585,6 @@ fn access_claims(claims: RawClaims<'_>, rest: AccessRest) -> Result<AccessClaims
         uid: rest.uid,
         scp: rest.scp,
         jti: rest.jti,
-        extra: rest.extra,
+        extra: Extra::default(),
     })
 }
