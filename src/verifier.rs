@@ -475,10 +475,15 @@ impl Verifier {
                 // The claims set's text moves into the claims: their `extra` map is built from
                 // it only if asked for.
                 access.extra = Extra::of_access_token(decoded.payload);
-                let access: Box<dyn Any> = Box::new(access);
-                *access
-                    .downcast::<C>()
-                    .map_err(|_| TokenError::InvalidClaim)?
+                // `C` is `AccessClaims` here (`one_pass`); the downcast of a slot says so to
+                // the compiler without an allocation.
+                let mut slot: Option<C> = None;
+                if let Some(slot) =
+                    (&mut slot as &mut dyn Any).downcast_mut::<Option<AccessClaims>>()
+                {
+                    *slot = Some(access);
+                }
+                slot.ok_or(TokenError::InvalidClaim)?
             }
             None => serde_json::from_str(&decoded.payload).map_err(|_| TokenError::InvalidClaim)?,
         };
