@@ -12,6 +12,9 @@
 //!   awaits), through a current-thread runtime's `block_on` (`block_on`), and the runtime's own
 //!   cost (`block_on_empty`) so that it can be subtracted;
 //! - `verify_reject`: garbage, a bad signature and an expired token;
+//! - `breakdown`: the steps of `verify` one at a time (decode the three parts, parse the header,
+//!   the strict claims pass, the key cache lookup, the clock, building and dropping the owned
+//!   `AccessClaims`), to show where the time over the floor goes;
 //! - `layer`: one request through an axum router with `verifier.layer()` and a handler that
 //!   extracts `Claims<AccessClaims>` (`with_layer`), next to the same router without the layer
 //!   (`bare_router`);
@@ -223,6 +226,44 @@ fn verify_reject(c: &mut Criterion) {
             b.iter(|| poll_once(fx.verifier.verify_access_token(black_box(token))).is_err());
         });
     }
+    group.finish();
+}
+
+/// The steps of the hot path one at a time (`tower_okta::__private::steps`), to show where the
+/// time over the floor goes. Each step runs on the fixture's token exactly as `verify` runs it.
+fn breakdown(c: &mut Criterion) {
+    use tower_okta::__private::steps;
+    use tower_okta::{Clock, SystemClock};
+
+    let fx = fixture();
+    let token = fx.token.as_str();
+    let max = tower_okta::DEFAULT_MAX_TOKEN_SIZE;
+    let decoded = steps::decode(token, max).expect("decodes");
+    let header: serde_json::Value = serde_json::from_str(decoded.header()).expect("header JSON");
+    let kid = header["kid"].as_str().expect("a kid").to_owned();
+    let now_ms = SystemClock.now_millis();
+    assert_eq!(steps::header(decoded.header()), Ok(kid.len()));
+    assert!(steps::access_claims(decoded.payload()).expect("claims") > 0);
+    assert!(steps::key_lookup(&fx.verifier, &kid, now_ms));
+    let claims = poll_once(fx.verifier.verify_access_token(token)).expect("valid");
+
+    let mut group = c.benchmark_group("breakdown");
+    group.bench_function("decode", |b| {
+        b.iter(|| steps::decode(black_box(token), max).is_ok());
+    });
+    group.bench_function("header", |b| {
+        b.iter(|| steps::header(black_box(decoded.header())));
+    });
+    group.bench_function("claims", |b| {
+        b.iter(|| steps::access_claims(black_box(decoded.payload())));
+    });
+    group.bench_function("key_lookup", |b| {
+        b.iter(|| steps::key_lookup(&fx.verifier, black_box(&kid), now_ms));
+    });
+    group.bench_function("clock", |b| b.iter(|| SystemClock.now_millis()));
+    group.bench_function("owned_claims", |b| {
+        b.iter(|| black_box(&claims).clone());
+    });
     group.finish();
 }
 
@@ -509,6 +550,7 @@ fn main() {
     floor(&mut c);
     verify(&mut c);
     verify_reject(&mut c);
+    breakdown(&mut c);
     layer(&mut c);
     concurrent(&mut c);
     cache_hit(&mut c);

@@ -5,6 +5,7 @@ use crate::algorithm::Algorithm;
 use crate::error::TokenError;
 use crate::jwks::{self, KeyError, VerifyingKey};
 use crate::token;
+use crate::Verifier;
 
 /// Runs the form, header and claims parsers of the verification path on `token` (no signature,
 /// no claim values checked). `Ok` means the token is well formed.
@@ -44,5 +45,59 @@ impl RsaKey {
     #[must_use]
     pub fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
         self.0.verify(alg, message, signature).is_ok()
+    }
+}
+
+/// The steps of the verification path one at a time, for the benchmarks' breakdown of where the
+/// time over the RSA floor goes (`benches/verify.rs`, group `breakdown`).
+pub mod steps {
+    use super::{token, TokenError, Verifier};
+
+    /// A token split and its three parts decoded (step 1 of the path).
+    pub struct Decoded(token::Decoded);
+
+    /// Splits `token` and decodes its parts as the verifier does.
+    ///
+    /// # Errors
+    /// The verifier's error for a malformed token.
+    pub fn decode(token: &str, max_len: usize) -> Result<Decoded, TokenError> {
+        token::Decoded::new(&token::split(token, max_len)?).map(Decoded)
+    }
+
+    impl Decoded {
+        /// The header's JSON text (empty if it is not UTF-8).
+        #[must_use]
+        pub fn header(&self) -> &str {
+            self.0.header.text().unwrap_or_default()
+        }
+
+        /// The claims set's JSON text.
+        #[must_use]
+        pub fn payload(&self) -> &str {
+            &self.0.payload
+        }
+    }
+
+    /// The strict header parse (step 2); returns the `kid`'s length.
+    ///
+    /// # Errors
+    /// The verifier's error for this header.
+    pub fn header(json: &str) -> Result<usize, TokenError> {
+        token::parse_header(json).map(|h| h.kid.map_or(0, |k| k.len()))
+    }
+
+    /// The strict claims pass that also collects the fields of `AccessClaims` (step 3); returns
+    /// the number of scopes.
+    ///
+    /// # Errors
+    /// The verifier's error for this claims set.
+    pub fn access_claims(json: &str) -> Result<usize, TokenError> {
+        token::parse_claims_collecting(json).map(|c| c.access.map_or(0, |a| a.scp.len()))
+    }
+
+    /// The key cache lookup of the configured issuer (step 4).
+    #[must_use]
+    pub fn key_lookup(verifier: &Verifier, kid: &str, now_ms: i64) -> bool {
+        verifier.key_is_cached(kid, now_ms)
     }
 }

@@ -202,6 +202,11 @@ impl Verifier {
             .map(|i| i.jwks.stats())
     }
 
+    /// The configured issuer's key cache lookup, as on the hot path (for the benchmarks).
+    pub(crate) fn key_is_cached(&self, kid: &str, now_ms: i64) -> bool {
+        self.inner.issuers[0].jwks.cached(kid, now_ms).is_some()
+    }
+
     /// Entries in the verified-token cache (0 when it is off).
     #[must_use]
     pub fn token_cache_len(&self) -> u64 {

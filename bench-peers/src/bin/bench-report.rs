@@ -824,6 +824,76 @@ impl Run {
     }
 }
 
+/// Where the time of `verify` over the floor goes: each step of the hot path measured alone
+/// (`benches/verify.rs`, group `breakdown`), as a share of the floor.
+fn breakdown_rows(r: &Results) -> Vec<Row> {
+    let get = |id: &str| r.get(id).copied();
+    let (Some(floor), Some(verify)) = (get("floor/parsed_key"), get("verify/poll_once")) else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    let mut sum = 0.0;
+    for (id, label, what) in [
+        (
+            "breakdown/decode",
+            "split + base64url",
+            "split the token, strict base64url decode of its three parts (`base64`)",
+        ),
+        (
+            "breakdown/header",
+            "header JSON",
+            "strict header parse (`serde_json`, duplicate keys refused)",
+        ),
+        (
+            "breakdown/claims",
+            "claims JSON",
+            "strict claims pass collecting the `AccessClaims` fields (`serde_json`)",
+        ),
+        (
+            "breakdown/key_lookup",
+            "key lookup",
+            "key cache lookup by `kid` (`moka`)",
+        ),
+        ("breakdown/clock", "clock", "one clock read (`SystemTime::now`)"),
+        (
+            "breakdown/owned_claims",
+            "owned claims",
+            "build and drop the owned `AccessClaims` (its strings and scopes; `extra` not built)",
+        ),
+    ] {
+        if let Some(v) = get(id) {
+            sum += v;
+            rows.push(Row::info("breakdown", label, what.to_owned(), time(v)).ratio(v / floor, "floor"));
+        }
+    }
+    if rows.is_empty() {
+        return rows;
+    }
+    rows.push(
+        Row::info(
+            "breakdown",
+            "sum of the steps",
+            "sum of the steps above, each measured alone".to_owned(),
+            time(sum),
+        )
+        .ratio(sum / floor, "floor"),
+    );
+    rows.push(
+        Row::info(
+            "breakdown",
+            "verify - floor",
+            "`verify_access_token` minus the floor, for comparison".to_owned(),
+            time(verify - floor),
+        )
+        .ratio((verify - floor) / floor, "floor")
+        .target(
+            format!("≤ 0.10x ({})", time(0.10 * floor)),
+            Some(verify - floor <= 0.10 * floor),
+        ),
+    );
+    rows
+}
+
 fn main() -> Result<()> {
     let paths = Paths::new();
     let skip_run = std::env::var("BENCH_SKIP_RUN").is_ok_and(|v| v == "1");
@@ -881,13 +951,18 @@ fn main() -> Result<()> {
 
     let rows = build_rows(&results, &storms);
     let checks = interleaved_rows(&interleaved);
+    let steps = breakdown_rows(&results);
     let criterion_text = table(&rows);
     let checks_text = table(&checks);
+    let steps_text = table(&steps);
     let m = machine();
     let date = &run.date;
     println!("\n{criterion_text}");
     if !checks.is_empty() {
         println!("Interleaved check (median of per-round ratios):\n\n{checks_text}");
+    }
+    if !steps.is_empty() {
+        println!("Where the time over the floor goes (each step alone):\n\n{steps_text}");
     }
 
     let mut md = String::new();
@@ -925,6 +1000,16 @@ fn main() -> Result<()> {
              call).\n\n",
         );
         md.push_str(&checks_text);
+    }
+    if !steps.is_empty() {
+        md.push_str(
+            "\n## Where the time over the floor goes\n\n\
+             Each step of the hot path measured alone on the same token (criterion group \
+             `breakdown`, through the crate's hidden `__private::steps`). Measured alone, a step \
+             runs with warm caches, so the sum is usually a little below `verify` minus the \
+             floor, which also holds the calls between the steps and the claim checks.\n\n",
+        );
+        md.push_str(&steps_text);
     }
     md.push_str(
         "\nDefinitions:\n\n\
