@@ -13,8 +13,7 @@ use crate::Verifier;
 /// # Errors
 /// The [`TokenError`] the verifier would answer with for a malformed token.
 pub fn parse_token(token: &str, max_len: usize) -> Result<(), TokenError> {
-    let parts = token::split(token, max_len)?;
-    let decoded = token::Decoded::new(&parts)?;
+    let (_, decoded) = token::split_and_decode(token, max_len)?;
     token::parse_header(decoded.header.text()?)?;
     token::parse_claims(&decoded.payload)?;
     Ok(())
@@ -61,7 +60,7 @@ pub mod steps {
     /// # Errors
     /// The verifier's error for a malformed token.
     pub fn decode(token: &str, max_len: usize) -> Result<Decoded, TokenError> {
-        token::Decoded::new(&token::split(token, max_len)?).map(Decoded)
+        token::split_and_decode(token, max_len).map(|(_, decoded)| Decoded(decoded))
     }
 
     impl Decoded {

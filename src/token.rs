@@ -53,35 +53,42 @@ pub(crate) struct Compact<'t> {
 }
 
 /// Splits a compact JWS after checking its size. Decodes nothing; the alphabet of each part is
-/// checked by [`decode`] (strict base64url refuses everything else, whitespace and padding
-/// included), so the token is scanned once, by the decoder, not twice.
-pub(crate) fn split(token: &str, max_len: usize) -> Result<Compact<'_>, TokenError> {
+/// checked by the decoder (strict base64url refuses everything else, whitespace, padding and a
+/// third `.` included), so the token is scanned once, by the decoder, not twice. Use
+/// [`split_and_decode`], which also names a JWE as such.
+fn split(token: &str, max_len: usize) -> Result<Compact<'_>, TokenError> {
     if token.len() > max_len {
         return Err(TokenError::TooLarge);
     }
-    let malformed = || {
-        // Five parts is a JWE: refused with its own reason.
-        if token.bytes().filter(|&b| b == b'.').count() == 4 {
-            TokenError::Encrypted
-        } else {
-            TokenError::Malformed
-        }
-    };
-    let h = token.find('.').ok_or_else(malformed)?;
-    let p = h + 1 + token[h + 1..].find('.').ok_or_else(malformed)?;
-    if token[p + 1..].contains('.') {
-        return Err(malformed());
-    }
+    let h = token.find('.').ok_or(TokenError::Malformed)?;
+    let p = h + 1 + token[h + 1..].find('.').ok_or(TokenError::Malformed)?;
     let compact = Compact {
         signing_input: &token[..p],
         header: &token[..h],
         payload: &token[h + 1..p],
+        // Everything after the second `.`: another `.` makes it fail to decode.
         signature: &token[p + 1..],
     };
     if compact.header.is_empty() || compact.payload.is_empty() || compact.signature.is_empty() {
         return Err(TokenError::Malformed);
     }
     Ok(compact)
+}
+
+/// Splits a compact JWS and decodes its three parts. A malformed token with five parts is a JWE
+/// and is refused with its own reason.
+pub(crate) fn split_and_decode(
+    token: &str,
+    max_len: usize,
+) -> Result<(Compact<'_>, Decoded), TokenError> {
+    let parts = split(token, max_len).and_then(|parts| Ok((parts, Decoded::new(&parts)?)));
+    parts.map_err(|e| {
+        if e == TokenError::Malformed && token.bytes().filter(|&b| b == b'.').count() == 4 {
+            TokenError::Encrypted
+        } else {
+            e
+        }
+    })
 }
 
 /// Strict base64url decode of one part.
@@ -100,16 +107,28 @@ pub(crate) struct Decoded {
 impl Decoded {
     /// Strict base64url decode of every part. The claims set must also be UTF-8 (RFC 7519
     /// section 7.2): checked once here, so that the JSON parser need not check each string again.
-    pub(crate) fn new(parts: &Compact<'_>) -> Result<Decoded, TokenError> {
-        let header = Inline::decode(parts.header)?;
-        let payload =
+    fn new(parts: &Compact<'_>) -> Result<Decoded, TokenError> {
+        let mut decoded = Decoded {
+            header: Inline::Stack([0; 256], 0),
+            payload: String::new(),
+            signature: Inline::Stack([0; 512], 0),
+        };
+        decoded.header.decode(parts.header)?;
+        decoded.payload =
             String::from_utf8(decode(parts.payload)?).map_err(|_| TokenError::Malformed)?;
-        let signature = Inline::decode(parts.signature)?;
-        Ok(Decoded {
-            header,
-            payload,
-            signature,
-        })
+        decoded.signature.decode(parts.signature)?;
+        Ok(decoded)
+    }
+}
+
+/// Lengths only: the contents are a token's.
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoded")
+            .field("header_len", &self.header.bytes().len())
+            .field("payload_len", &self.payload.len())
+            .field("signature_len", &self.signature.bytes().len())
+            .finish()
     }
 }
 
@@ -120,17 +139,18 @@ pub(crate) enum Inline<const N: usize> {
 }
 
 impl<const N: usize> Inline<N> {
-    /// Strict base64url decode of one part.
-    fn decode(part: &str) -> Result<Inline<N>, TokenError> {
+    /// Strict base64url decode of one part into this buffer (onto the heap if it does not fit).
+    fn decode(&mut self, part: &str) -> Result<(), TokenError> {
         // What the decoder needs room for: 3 bytes per started group of 4 characters.
-        if part.len().div_ceil(4) * 3 > N {
-            return decode(part).map(Inline::Heap);
+        match self {
+            Inline::Stack(buf, len) if part.len().div_ceil(4) * 3 <= N => {
+                *len = STRICT_B64
+                    .decode_slice(part, buf)
+                    .map_err(|_| TokenError::Malformed)?;
+            }
+            _ => *self = Inline::Heap(decode(part)?),
         }
-        let mut buf = [0; N];
-        let len = STRICT_B64
-            .decode_slice(part, &mut buf)
-            .map_err(|_| TokenError::Malformed)?;
-        Ok(Inline::Stack(buf, len))
+        Ok(())
     }
 
     pub(crate) fn bytes(&self) -> &[u8] {
@@ -574,10 +594,23 @@ mod tests {
     fn split_accepts_three_parts_and_refuses_others() {
         let t = format!("{}.{}.{}", b64("{}"), b64("{}"), "c2ln");
         let c = split(&t, 8192).unwrap();
+        assert!(split_and_decode(&t, 8192).is_ok());
         assert_eq!(c.signature, "c2ln");
         assert_eq!(c.signing_input, &t[..t.rfind('.').unwrap()]);
         assert_eq!(split("a.b", 100).unwrap_err(), TokenError::Malformed);
-        assert_eq!(split("a.b.c.d.e", 100).unwrap_err(), TokenError::Encrypted);
+        assert_eq!(
+            split_and_decode("a.b.c.d.e", 100).unwrap_err(),
+            TokenError::Encrypted
+        );
+        assert_eq!(
+            split_and_decode("e30..c2ln.c2ln.c2ln", 100).unwrap_err(),
+            TokenError::Encrypted
+        );
+        let four = format!("{}.c2ln", t);
+        assert_eq!(
+            split_and_decode(&four, 8192).unwrap_err(),
+            TokenError::Malformed
+        );
         assert_eq!(split("a.b.", 100).unwrap_err(), TokenError::Malformed);
         assert_eq!(split(".b.c", 100).unwrap_err(), TokenError::Malformed);
         // The alphabet is the decoder's job.

@@ -3,8 +3,8 @@
 //! For every token, in this order (the cheap checks first, so that garbage, expired or foreign
 //! tokens cost no RSA operation and never cause a JWKS fetch):
 //!
-//! 1. **Form** - size cap, compact JWS with three parts, strict base64url ([`token::split`],
-//!    [`token::decode`]);
+//! 1. **Form** - size cap, compact JWS with three parts, strict base64url
+//!    ([`token::split_and_decode`]);
 //! 2. **Header** - no duplicate keys, no `crit`, not an Okta org-server token, `alg` in the
 //!    allow-list, `kid` present; `jku`/`x5u`/`jwk`/`x5c` ignored;
 //! 3. **Claims** - strict JSON with typed registered claims; `iss` exact match, `aud` accepted,
@@ -424,8 +424,7 @@ impl Verifier {
 
         // 1. Form. Every part is decoded before anything looks at a key, so a malformed token
         //    never causes a JWKS fetch.
-        let parts = token::split(token, inner.max_token_size)?;
-        let decoded = token::Decoded::new(&parts)?;
+        let (parts, decoded) = token::split_and_decode(token, inner.max_token_size)?;
 
         // 2. Header.
         let header = token::parse_header(decoded.header.text()?)?;
