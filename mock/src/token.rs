@@ -1,48 +1,18 @@
-//! Minting Okta-shaped tokens.
+//! Okta-shaped tokens under construction.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use base64::Engine;
 use serde_json::{Map, Value};
 
-use super::{MockKey, State};
-use crate::token::STRICT_B64;
-
-/// Random `[A-Za-z0-9]` characters, like Okta's IDs.
-pub(crate) fn random_id(len: usize) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let mut bytes = vec![0u8; len];
-    aws_lc_rs::rand::fill(&mut bytes).expect("the system random source works");
-    bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect()
-}
-
-/// Seconds since the Unix epoch.
-pub(crate) fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// `base64url(header).base64url(claims).base64url(signature)`.
-pub(crate) fn sign_compact(key: &MockKey, header: &[u8], claims: &[u8]) -> String {
-    let signing_input = format!(
-        "{}.{}",
-        STRICT_B64.encode(header),
-        STRICT_B64.encode(claims)
-    );
-    let signature = key.sign(signing_input.as_bytes());
-    format!("{signing_input}.{}", STRICT_B64.encode(signature))
-}
+use crate::jwt;
+use crate::keys::MockKey;
+use crate::state::Shared;
+use crate::util::random_id;
 
 /// A token under construction: a JOSE header and claims, preset as Okta issues them.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> std::io::Result<()> {
-/// let okta = tower_okta::mock::MockOkta::start().await?;
+/// # async fn main() -> Result<(), tower_okta_mock::MockError> {
+/// let okta = tower_okta_mock::MockOkta::start().await?;
 /// let expired = okta
 ///     .access_token_builder()
 ///     .claim("exp", 1_000_000_000)
@@ -74,8 +44,9 @@ impl TokenBuilder {
         }
     }
 
-    pub(crate) fn access(state: &State, key: MockKey) -> TokenBuilder {
-        let now = now();
+    /// An access token for the mock's user, valid for an hour from the mock clock's now.
+    pub(crate) fn access(state: &Shared, key: MockKey) -> TokenBuilder {
+        let now = state.now_secs();
         TokenBuilder::new(
             key,
             serde_json::json!({
@@ -94,8 +65,9 @@ impl TokenBuilder {
         )
     }
 
-    pub(crate) fn id(state: &State, key: MockKey) -> TokenBuilder {
-        let now = now();
+    /// An ID token for the mock's user, valid for an hour from the mock clock's now.
+    pub(crate) fn id(state: &Shared, key: MockKey) -> TokenBuilder {
+        let now = state.now_secs();
         TokenBuilder::new(
             key,
             serde_json::json!({
@@ -156,8 +128,6 @@ impl TokenBuilder {
     /// The compact JWS, RS256-signed whatever the `alg` header says.
     #[must_use]
     pub fn build(&self) -> String {
-        let header = serde_json::to_vec(&self.header).expect("a JSON map serializes");
-        let claims = serde_json::to_vec(&self.claims).expect("a JSON map serializes");
-        sign_compact(&self.key, &header, &claims)
+        jwt::encode(&self.key, &self.header, &self.claims)
     }
 }

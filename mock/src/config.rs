@@ -1,0 +1,41 @@
+//! Defaults and the SPA app's settings.
+
+use std::time::Duration;
+
+/// The default client ID of the mock SPA app.
+pub const DEFAULT_CLIENT_ID: &str = "0oa1mockspa2client3id";
+/// The default origin of the SPA: its sign-in redirect URIs are `{origin}/callback` and
+/// `{origin}/silent-callback`, its sign-out redirect URIs `{origin}` and `{origin}/`, and it is
+/// the trusted origin for CORS.
+pub const DEFAULT_SPA_ORIGIN: &str = "http://localhost:8585";
+/// Okta's `Cache-Control` on the keys endpoint: weeks.
+pub const OKTA_KEYS_CACHE_CONTROL: &str = "max-age=3317760, must-revalidate";
+
+/// The SPA app's settings in the mock (set through `MockOktaBuilder`).
+#[derive(Debug, Clone)]
+pub(crate) struct AppConfig {
+    pub(crate) redirect_uris: Vec<String>,
+    pub(crate) post_logout_redirect_uris: Vec<String>,
+    pub(crate) allowed_origins: Vec<String>,
+    pub(crate) custom_scopes: Vec<String>,
+    pub(crate) access_token_lifetime: Duration,
+}
+
+impl AppConfig {
+    /// The SPA served from `origin`: sign-in redirect URIs `{origin}/callback` and
+    /// `{origin}/silent-callback`, sign-out redirect URIs `{origin}` and `{origin}/`, trusted
+    /// origin `origin`.
+    pub(crate) fn for_origin(origin: &str) -> AppConfig {
+        let origin = origin.trim_end_matches('/');
+        AppConfig {
+            redirect_uris: vec![
+                format!("{origin}/callback"),
+                format!("{origin}/silent-callback"),
+            ],
+            post_logout_redirect_uris: vec![origin.to_owned(), format!("{origin}/")],
+            allowed_origins: vec![origin.to_owned()],
+            custom_scopes: Vec::new(),
+            access_token_lifetime: Duration::from_secs(3600),
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The tokens `/v1/authorize` and `/v1/token` issue to the SPA.
+
+use aws_lc_rs::digest::{digest, SHA256};
+use base64::Engine;
+
+use super::has_scope;
+use crate::state::Shared;
+use crate::token::TokenBuilder;
+use crate::util::B64;
+
+/// An access token for the test user, with the configured lifetime.
+pub(super) fn access_token(state: &Shared, scopes: &[String], auth_time: i64) -> String {
+    let iat = state.now_secs();
+    let lifetime =
+        i64::try_from(state.config.access_token_lifetime.as_secs()).unwrap_or(i64::MAX / 2);
+    TokenBuilder::access(state, state.signing_key())
+        .claim("iat", iat)
+        .claim("exp", iat.saturating_add(lifetime))
+        .claim("scp", scopes.to_vec())
+        .claim("auth_time", auth_time)
+        .build()
+}
+
+/// An ID token for the test user: `nonce` when `/v1/authorize` had one, `at_hash` when issued
+/// with an access token (OIDC Core 3.1.3.6: the left half of SHA-256 of the token's ASCII, in
+/// base64url), profile and email claims by scope.
+pub(super) fn id_token(
+    state: &Shared,
+    scopes: &[String],
+    nonce: Option<&str>,
+    auth_time: i64,
+    access_token: Option<&str>,
+) -> String {
+    let mut builder = TokenBuilder::id(state, state.signing_key()).claim("auth_time", auth_time);
+    if let Some(nonce) = nonce {
+        builder = builder.claim("nonce", nonce);
+    }
+    if let Some(access_token) = access_token {
+        builder = builder.claim("at_hash", at_hash(access_token));
+    }
+    if !has_scope(scopes, "profile") {
+        builder = builder
+            .without_claim("name")
+            .without_claim("preferred_username");
+    }
+    if !has_scope(scopes, "email") {
+        builder = builder.without_claim("email");
+    }
+    builder.build()
+}
+
+/// `at_hash`: base64url of the left half of SHA-256 of the access token.
+fn at_hash(access_token: &str) -> String {
+    let hash = digest(&SHA256, access_token.as_bytes());
+    B64.encode(&hash.as_ref()[..16])
+}

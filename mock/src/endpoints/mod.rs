@@ -1,0 +1,34 @@
+//! The endpoints of the mock custom authorization server, one module each, and what several of
+//! them share (scopes, minting).
+//!
+//! The client is the SPA app integration of DESIGN 1: a public client (no secret), Authorization
+//! Code with PKCE (S256, required), Implicit (`token`, `id_token`, `id_token token`), Refresh Token
+//! with rotation (grace period 0: a refresh token is spent by its first use; a second use is
+//! reuse, which also revokes the token that replaced it). Sign-in is auto-approved for the
+//! configured user. Service apps use client credentials with `private_key_jwt`.
+
+pub(crate) mod authorize;
+mod client_auth;
+pub(crate) mod discovery;
+pub(crate) mod introspect;
+pub(crate) mod keys;
+pub(crate) mod logout;
+mod mint;
+mod pkce;
+pub(crate) mod revoke;
+pub(crate) mod token;
+pub(crate) mod userinfo;
+
+/// Scopes every Okta custom authorization server has.
+pub(crate) const OIDC_SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
+
+fn has_scope(scopes: &[String], scope: &str) -> bool {
+    scopes.iter().any(|s| s == scope)
+}

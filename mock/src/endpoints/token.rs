@@ -1,0 +1,253 @@
+//! `POST /v1/token`: `authorization_code` (with PKCE) and `refresh_token` (with rotation) for the
+//! SPA; `client_credentials` for service apps (`private_key_jwt`).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{json, Value};
+
+use super::client_auth::{invalid_client, public_client, service_app};
+use super::pkce::{is_pkce_string, s256};
+use super::{has_scope, mint};
+use crate::params::{param, read_form, Params};
+use crate::reply::{json, no_store, oauth_error, Answer};
+use crate::state::{lock, RefreshGrant, Shared};
+use crate::token::TokenBuilder;
+use crate::util::random_id;
+
+/// Lifetime of client-credentials access tokens (Okta's default, one hour).
+const SERVICE_TOKEN_LIFETIME: i64 = 3600;
+
+/// The handler.
+pub(crate) async fn post(
+    State(state): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let params = match read_form(&headers, body).await {
+        Ok(params) => params,
+        Err(answer) => return *answer,
+    };
+    // Service apps authenticate with a client assertion, not as the public SPA client.
+    if param(&params, "grant_type") == Some("client_credentials") {
+        return client_credentials_grant(&state, &params);
+    }
+    if let Err(answer) = public_client(&state, &headers, &params) {
+        return *answer;
+    }
+    match param(&params, "grant_type") {
+        None => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The token request is missing a required parameter: 'grant_type'.",
+        ),
+        Some("authorization_code") => code_grant(&state, &params),
+        Some("refresh_token") => refresh_grant(&state, &params),
+        Some(_) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "The authorization grant type is not supported by the authorization server.",
+        ),
+    }
+}
+
+fn invalid_grant(description: &str) -> Answer {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
+}
+
+fn code_grant(state: &Shared, params: &Params) -> Answer {
+    let (Some(code), Some(redirect_uri), Some(verifier)) = (
+        param(params, "code"),
+        param(params, "redirect_uri"),
+        param(params, "code_verifier"),
+    ) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The token request must include 'code', 'redirect_uri' and 'code_verifier'.",
+        );
+    };
+    let mut grants = lock(&state.grants);
+    // Single use: whatever happens next, this code is spent.
+    let Some(grant) = grants.codes.remove(code) else {
+        if let Some(Some(family)) = grants.spent_codes.get(code).copied() {
+            // A replayed code: revoke what its first exchange issued (RFC 6749 4.1.2).
+            grants.revoke_family(family);
+        }
+        return invalid_grant("The authorization code is invalid or has expired.");
+    };
+    grants.spent_codes.insert(code.to_owned(), None);
+    if grant.expires <= state.now() {
+        return invalid_grant("The authorization code is invalid or has expired.");
+    }
+    if grant.redirect_uri != redirect_uri {
+        return invalid_grant(
+            "The 'redirect_uri' does not match the redirection URI used in the authorization \
+             request.",
+        );
+    }
+    if !is_pkce_string(verifier) || s256(verifier) != grant.code_challenge {
+        return invalid_grant("PKCE verification failed.");
+    }
+    let refresh = has_scope(&grant.scopes, "offline_access").then(|| {
+        let family = grants.next_family;
+        grants.next_family += 1;
+        grants.spent_codes.insert(code.to_owned(), Some(family));
+        let token = random_id(43);
+        grants.refresh.insert(
+            token.clone(),
+            RefreshGrant {
+                family,
+                scopes: grant.scopes.clone(),
+                auth_time: grant.auth_time,
+            },
+        );
+        token
+    });
+    drop(grants);
+    token_response(
+        state,
+        &grant.scopes,
+        grant.nonce.as_deref(),
+        grant.auth_time,
+        refresh,
+    )
+}
+
+fn refresh_grant(state: &Shared, params: &Params) -> Answer {
+    let Some(refresh_token) = param(params, "refresh_token") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The token request is missing a required parameter: 'refresh_token'.",
+        );
+    };
+    let mut grants = lock(&state.grants);
+    let Some(grant) = grants.refresh.get(refresh_token).cloned() else {
+        if let Some(family) = grants.spent_refresh.get(refresh_token).copied() {
+            // Reuse of a rotated refresh token: revoke the one that replaced it too.
+            grants.revoke_family(family);
+        }
+        return invalid_grant("The refresh token is invalid or expired.");
+    };
+    // Fewer scopes may be asked for, never more (RFC 6749 6).
+    let scopes = match param(params, "scope") {
+        None => grant.scopes.clone(),
+        Some(text) => {
+            let asked: Vec<String> = text
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if asked.is_empty() || !asked.iter().all(|s| has_scope(&grant.scopes, s)) {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    "The requested scope is invalid, unknown, or exceeds the scope granted.",
+                );
+            }
+            asked
+        }
+    };
+    // Rotation: the used token is spent, a new one of the same family replaces it.
+    grants.refresh.remove(refresh_token);
+    grants
+        .spent_refresh
+        .insert(refresh_token.to_owned(), grant.family);
+    let next = random_id(43);
+    grants.refresh.insert(next.clone(), grant.clone());
+    drop(grants);
+    token_response(state, &scopes, None, grant.auth_time, Some(next))
+}
+
+/// The token endpoint's success answer to the SPA.
+fn token_response(
+    state: &Shared,
+    scopes: &[String],
+    nonce: Option<&str>,
+    auth_time: i64,
+    refresh_token: Option<String>,
+) -> Answer {
+    let access_token = mint::access_token(state, scopes, auth_time);
+    let mut body = json!({
+        "token_type": "Bearer",
+        "expires_in": state.config.access_token_lifetime.as_secs(),
+        "access_token": access_token,
+        "scope": scopes.join(" "),
+    });
+    if has_scope(scopes, "openid") {
+        body["id_token"] = Value::from(mint::id_token(
+            state,
+            scopes,
+            nonce,
+            auth_time,
+            Some(&access_token),
+        ));
+    }
+    if let Some(refresh_token) = refresh_token {
+        body["refresh_token"] = Value::from(refresh_token);
+    }
+    let mut response = json(StatusCode::OK, &body);
+    no_store(&mut response);
+    response
+}
+
+/// `grant_type=client_credentials`: tokens for a service app look like Okta's, `sub` = `cid` =
+/// client ID, `scp` = the granted scopes asked for, no `uid`.
+fn client_credentials_grant(state: &Shared, params: &Params) -> Answer {
+    if !params.contains_key("client_assertion") {
+        // The SPA (a public client) may not use this grant; anyone else is unknown.
+        return if param(params, "client_id") == Some(state.client_id.as_str()) {
+            oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                "The client is not authorized to use the provided grant type. Configured grant \
+                 types: [authorization_code, implicit, refresh_token].",
+            )
+        } else {
+            invalid_client(
+                "Client authentication failed. Either the client or the client credentials are \
+                 invalid.",
+            )
+        };
+    }
+    let endpoint = format!("{}/v1/token", state.issuer);
+    let (client_id, app) = match service_app(state, params, &endpoint) {
+        Ok(found) => found,
+        Err(answer) => return *answer,
+    };
+    let requested: Vec<String> = param(params, "scope")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if requested.is_empty() || requested.iter().any(|s| !app.scopes.contains(s)) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "One or more scopes are not configured for the authorization server resource.",
+        );
+    }
+    let iat = state.now_secs();
+    let access_token = TokenBuilder::access(state, state.signing_key())
+        .claim("sub", client_id.as_str())
+        .claim("cid", client_id.as_str())
+        .claim("scp", requested.clone())
+        .claim("iat", iat)
+        .claim("exp", iat + SERVICE_TOKEN_LIFETIME)
+        .without_claim("uid")
+        .without_claim("auth_time")
+        .build();
+    json(
+        StatusCode::OK,
+        &json!({
+            "token_type": "Bearer",
+            "expires_in": SERVICE_TOKEN_LIFETIME,
+            "access_token": access_token,
+            "scope": requested.join(" "),
+        }),
+    )
+}

@@ -1,0 +1,88 @@
+//! A mock Okta custom authorization server on loopback, **for tests and local development only:
+//! never use it in production** (it signs in anyone, keeps everything in memory and serves plain
+//! HTTP).
+//!
+//! [`MockOkta::start`] binds a real HTTP server on `127.0.0.1` with an ephemeral port, on the
+//! current tokio runtime, until the [`MockOkta`] is dropped. Like an Okta custom authorization
+//! server it serves, under the issuer `http://127.0.0.1:{port}/oauth2/default`:
+//! - `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`;
+//! - `/v1/keys`: the JWKS (RSA 2048 keys with `kid`, `use: sig`, `alg: RS256`), with Okta's very
+//!   long `Cache-Control: max-age`;
+//! - the browser flows of an SPA app integration (a public client), enough for
+//!   `@okta/okta-auth-js` to sign in against it: `/v1/authorize` (Authorization Code with PKCE
+//!   S256, required; Implicit `id_token token` with `nonce`; `response_mode` `query` or
+//!   `fragment`; sign-in auto-approved for the [`MockUser`]), `/v1/token` (`authorization_code`
+//!   with the code verifier checked, codes single-use and valid 60 s; `refresh_token` with
+//!   rotation when `offline_access` was granted: a spent refresh token is refused and its reuse
+//!   revokes the one that replaced it), `/v1/userinfo`, `/v1/revoke` and `/v1/logout`. Redirect
+//!   URIs must match a registered one exactly (default `http://localhost:8585/callback` and
+//!   `/silent-callback`; [`MockOktaBuilder::spa_origin`]); an unknown one gets a `400` page, never
+//!   a redirect. The endpoints a browser calls with `fetch` (discovery, keys, token, userinfo,
+//!   revoke) answer CORS preflights and carry `Access-Control-Allow-Origin` for the trusted
+//!   origins (default `http://localhost:8585`);
+//! - machine clients: `client_credentials` at `/v1/token` for service apps
+//!   ([`MockOkta::register_service_app`]) authenticating with `private_key_jwt`, and
+//!   `/v1/introspect` (RFC 7662).
+//!
+//! It mints Okta-shaped access and ID tokens (claims as Okta issues them: `ver`, `jti`, `cid`,
+//! `uid`, `scp`... for access tokens; `nonce`, `amr`, `idp`... for ID tokens) and lets tests change
+//! any claim or header, rotate keys, publish odd keys, inject faults into the keys and
+//! introspection endpoints, and move its [`Clock`].
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+//! use tower_okta_mock::MockOkta;
+//!
+//! let okta = MockOkta::start().await?;
+//!
+//! // The JWKS, as a verifier fetches it.
+//! let jwks: serde_json::Value =
+//!     serde_json::from_str(&reqwest::get(okta.jwks_uri()).await?.text().await?)?;
+//! assert_eq!(jwks["keys"][0]["kid"], okta.signing_key().kid());
+//! assert_eq!(okta.key_fetch_count(), 1);
+//!
+//! // A minted access token verifies with the published key.
+//! let key = &jwks["keys"][0];
+//! let key = DecodingKey::from_rsa_components(
+//!     key["n"].as_str().unwrap(),
+//!     key["e"].as_str().unwrap(),
+//! )?;
+//! let mut validation = Validation::new(Algorithm::RS256);
+//! validation.set_issuer(&[okta.issuer()]);
+//! validation.set_audience(&[okta.audience()]);
+//! let token = decode::<serde_json::Value>(&okta.access_token(), &key, &validation)?;
+//! assert_eq!(token.claims["sub"], "jane.doe@example.com");
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod builder;
+mod clock;
+mod config;
+mod cors;
+mod endpoints;
+mod error;
+mod fault;
+mod jwt;
+mod keys;
+mod okta;
+mod params;
+mod reply;
+mod server;
+mod state;
+mod token;
+mod user;
+mod util;
+
+pub use builder::MockOktaBuilder;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{DEFAULT_CLIENT_ID, DEFAULT_SPA_ORIGIN, OKTA_KEYS_CACHE_CONTROL};
+pub use error::MockError;
+pub use fault::KeysFault;
+pub use keys::MockKey;
+pub use okta::MockOkta;
+pub use token::TokenBuilder;
+pub use user::MockUser;

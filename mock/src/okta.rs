@@ -1,0 +1,266 @@
+//! The handle of a running mock: its URLs, its keys, its faults, and minted tokens.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use base64::Engine;
+use jsonwebtoken::DecodingKey;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::error::MockError;
+use crate::fault::KeysFault;
+use crate::jwt;
+use crate::keys::MockKey;
+use crate::state::{lock, ServiceApp, Shared};
+use crate::token::TokenBuilder;
+use crate::user::MockUser;
+use crate::util::B64;
+
+/// A running mock Okta custom authorization server; stops when dropped.
+///
+/// Start one with [`MockOkta::start`] or [`MockOkta::builder`].
+#[derive(Debug)]
+pub struct MockOkta {
+    state: Arc<Shared>,
+    addr: SocketAddr,
+    /// Dropped with the handle, which stops the server.
+    _stop: oneshot::Sender<()>,
+}
+
+impl MockOkta {
+    pub(crate) fn new(state: Arc<Shared>, addr: SocketAddr, stop: oneshot::Sender<()>) -> Self {
+        MockOkta {
+            state,
+            addr,
+            _stop: stop,
+        }
+    }
+
+    /// The address served.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The issuer, `http://127.0.0.1:{port}/oauth2/{id}`.
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    /// The SPA app's client ID.
+    #[must_use]
+    pub fn client_id(&self) -> &str {
+        &self.state.client_id
+    }
+
+    /// The access-token audience.
+    #[must_use]
+    pub fn audience(&self) -> &str {
+        &self.state.audience
+    }
+
+    /// The user sign-ins are approved for, and minted tokens name.
+    #[must_use]
+    pub fn user(&self) -> &MockUser {
+        &self.state.user
+    }
+
+    /// The registered sign-in redirect URIs.
+    #[must_use]
+    pub fn redirect_uris(&self) -> &[String] {
+        &self.state.config.redirect_uris
+    }
+
+    /// The trusted origins for CORS.
+    #[must_use]
+    pub fn allowed_origins(&self) -> &[String] {
+        &self.state.config.allowed_origins
+    }
+
+    /// The authorize endpoint, `{issuer}/v1/authorize`.
+    #[must_use]
+    pub fn authorize_endpoint(&self) -> String {
+        format!("{}/v1/authorize", self.state.issuer)
+    }
+
+    /// The token endpoint, `{issuer}/v1/token`.
+    #[must_use]
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/v1/token", self.state.issuer)
+    }
+
+    /// The JWKS URL, `{issuer}/v1/keys`.
+    #[must_use]
+    pub fn jwks_uri(&self) -> String {
+        format!("{}/v1/keys", self.state.issuer)
+    }
+
+    /// The introspection endpoint, `{issuer}/v1/introspect`.
+    #[must_use]
+    pub fn introspection_endpoint(&self) -> String {
+        format!("{}/v1/introspect", self.state.issuer)
+    }
+
+    /// How many times the keys endpoint was requested.
+    #[must_use]
+    pub fn key_fetch_count(&self) -> usize {
+        self.state.key_fetches.load(Ordering::SeqCst)
+    }
+
+    /// How many times the discovery document was requested.
+    #[must_use]
+    pub fn discovery_fetch_count(&self) -> usize {
+        self.state.discovery_fetches.load(Ordering::SeqCst)
+    }
+
+    /// How many times the introspection endpoint was called.
+    #[must_use]
+    pub fn introspection_count(&self) -> usize {
+        self.state.introspections.load(Ordering::SeqCst)
+    }
+
+    /// The key that signs minted tokens.
+    #[must_use]
+    pub fn signing_key(&self) -> MockKey {
+        self.state.signing_key()
+    }
+
+    /// Generates a new key, publishes it next to the old ones and signs with it from now on
+    /// (what Okta does at a rotation). Returns the new key.
+    ///
+    /// # Errors
+    /// [`MockError::KeyGeneration`] if the key cannot be generated.
+    pub fn rotate_key(&self) -> Result<MockKey, MockError> {
+        let key = MockKey::generate()?;
+        let mut keys = lock(&self.state.keys);
+        keys.published.push(key.clone());
+        keys.signing = key.clone();
+        Ok(key)
+    }
+
+    /// Publishes `key` in the JWKS (without signing with it).
+    pub fn publish_key(&self, key: MockKey) {
+        lock(&self.state.keys).published.push(key);
+    }
+
+    /// Removes the key with this `kid` from the JWKS (it may still sign, to test removal).
+    pub fn unpublish_key(&self, kid: &str) {
+        lock(&self.state.keys).published.retain(|k| k.kid() != kid);
+    }
+
+    /// Signs minted tokens with `key` from now on (published or not).
+    pub fn set_signing_key(&self, key: MockKey) {
+        lock(&self.state.keys).signing = key;
+    }
+
+    /// Extra raw JWK objects appended to the JWKS (odd keys for attack tests).
+    pub fn set_extra_jwks(&self, jwks: Vec<Value>) {
+        *lock(&self.state.extra_jwks) = jwks;
+    }
+
+    /// Makes the keys endpoint misbehave (or behave again with [`KeysFault::None`]).
+    pub fn set_keys_fault(&self, fault: KeysFault) {
+        *lock(&self.state.keys_fault) = fault;
+    }
+
+    /// The `Cache-Control` of the keys endpoint (default
+    /// [`OKTA_KEYS_CACHE_CONTROL`](crate::OKTA_KEYS_CACHE_CONTROL)).
+    pub fn set_keys_cache_control(&self, value: impl Into<String>) {
+        *lock(&self.state.cache_control) = value.into();
+    }
+
+    /// Makes the introspection endpoint misbehave like [`set_keys_fault`](Self::set_keys_fault)
+    /// does for the keys endpoint (`KeysFault::Status(429)` is Okta's rate limit).
+    pub fn set_introspect_fault(&self, fault: KeysFault) {
+        *lock(&self.state.introspect_fault) = fault;
+    }
+
+    /// Registers (or replaces) a service app (a machine client using the client-credentials
+    /// grant with `private_key_jwt`): its client ID, its public JWK (RSA, with a `kid`, as
+    /// registered in the Okta admin console; the public half of the key the client signs its
+    /// assertions with) and the custom scopes the access policy grants it.
+    ///
+    /// # Errors
+    /// [`MockError::JwkNotRsa`], [`MockError::JwkWithoutKid`] or [`MockError::JwkComponents`]
+    /// if the JWK is not an RSA public key with a `kid`.
+    pub fn register_service_app(
+        &self,
+        client_id: &str,
+        public_jwk: &Value,
+        scopes: &[&str],
+    ) -> Result<(), MockError> {
+        let field = |name: &str| public_jwk.get(name).and_then(Value::as_str);
+        if field("kty") != Some("RSA") {
+            return Err(MockError::JwkNotRsa);
+        }
+        let kid = field("kid").ok_or(MockError::JwkWithoutKid)?.to_owned();
+        let component = |name: &str| {
+            field(name)
+                .and_then(|v| B64.decode(v).ok())
+                .filter(|v| !v.is_empty())
+                .ok_or(MockError::JwkComponents)
+        };
+        let (n, e) = (component("n")?, component("e")?);
+        let app = ServiceApp {
+            kid,
+            key: DecodingKey::from_rsa_raw_components(&n, &e),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        lock(&self.state.service_apps).insert(client_id.to_owned(), app);
+        Ok(())
+    }
+
+    /// Revokes an access token the mock issued: introspection answers `active: false` for it
+    /// from now on (local verification still accepts it until `exp`). False if the token is not
+    /// one of the mock's.
+    pub fn revoke(&self, access_token: &str) -> bool {
+        self.state.revoke_access_token(access_token)
+    }
+
+    /// The JWKS document the keys endpoint serves now.
+    #[must_use]
+    pub fn jwks(&self) -> Value {
+        self.state.jwks()
+    }
+
+    /// A valid access token for the test user, signed with the current key, valid for an hour
+    /// (by the mock's clock).
+    #[must_use]
+    pub fn access_token(&self) -> String {
+        self.access_token_builder().build()
+    }
+
+    /// A valid ID token for the test user; `nonce` as sent to `/authorize` in the implicit flow.
+    #[must_use]
+    pub fn id_token(&self, nonce: Option<&str>) -> String {
+        let mut builder = self.id_token_builder();
+        if let Some(nonce) = nonce {
+            builder = builder.claim("nonce", nonce);
+        }
+        builder.build()
+    }
+
+    /// A builder for an access token, preset with Okta's claims for the test user.
+    pub fn access_token_builder(&self) -> TokenBuilder {
+        TokenBuilder::access(&self.state, self.signing_key())
+    }
+
+    /// A builder for an ID token, preset with Okta's claims for the test user.
+    pub fn id_token_builder(&self) -> TokenBuilder {
+        TokenBuilder::id(&self.state, self.signing_key())
+    }
+
+    /// Signs arbitrary header and claims JSON text with the current key (for tests of malformed
+    /// JSON such as duplicate keys). The texts are used byte for byte.
+    #[must_use]
+    pub fn sign_raw(&self, header_json: &str, claims_json: &str) -> String {
+        jwt::sign_compact(
+            &self.signing_key(),
+            header_json.as_bytes(),
+            claims_json.as_bytes(),
+        )
+    }
+}

@@ -1,0 +1,171 @@
+//! What the running mock shares between its handle and its endpoints.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use jsonwebtoken::DecodingKey;
+use serde_json::{Map, Value};
+
+use crate::clock::Clock;
+use crate::config::AppConfig;
+use crate::fault::KeysFault;
+use crate::jwt;
+use crate::keys::MockKey;
+use crate::user::MockUser;
+use crate::util::unix_secs;
+
+/// Locks, ignoring poisoning (a panicking test must not take the mock down with it).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The published keys and the one that signs.
+#[derive(Debug)]
+pub(crate) struct Keys {
+    pub(crate) published: Vec<MockKey>,
+    pub(crate) signing: MockKey,
+}
+
+/// An authorization code not yet exchanged.
+#[derive(Debug)]
+pub(crate) struct CodeGrant {
+    pub(crate) redirect_uri: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) nonce: Option<String>,
+    pub(crate) code_challenge: String,
+    pub(crate) expires: SystemTime,
+    pub(crate) auth_time: i64,
+}
+
+/// A live refresh token.
+#[derive(Debug, Clone)]
+pub(crate) struct RefreshGrant {
+    pub(crate) family: u64,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) auth_time: i64,
+}
+
+/// What the OAuth endpoints remember: codes, refresh tokens, revocations.
+#[derive(Debug, Default)]
+pub(crate) struct Grants {
+    /// Codes not yet exchanged.
+    pub(crate) codes: HashMap<String, CodeGrant>,
+    /// Codes exchanged (or tried), with the refresh-token family the exchange started, if any.
+    pub(crate) spent_codes: HashMap<String, Option<u64>>,
+    /// Live refresh tokens.
+    pub(crate) refresh: HashMap<String, RefreshGrant>,
+    /// Rotated-away refresh tokens and their family.
+    pub(crate) spent_refresh: HashMap<String, u64>,
+    /// Revoked access tokens (`jti`), for userinfo and introspection.
+    pub(crate) revoked_access: HashSet<String>,
+    pub(crate) next_family: u64,
+}
+
+impl Grants {
+    /// Revokes the live refresh token of `family` (reuse detected, or a code replayed).
+    pub(crate) fn revoke_family(&mut self, family: u64) {
+        self.refresh.retain(|_, grant| grant.family != family);
+    }
+}
+
+/// A registered service app (client credentials with `private_key_jwt`).
+#[derive(Clone)]
+pub(crate) struct ServiceApp {
+    pub(crate) kid: String,
+    pub(crate) key: DecodingKey,
+    pub(crate) scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for ServiceApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceApp")
+            .field("kid", &self.kid)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state of a running mock.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) issuer: String,
+    pub(crate) client_id: String,
+    pub(crate) audience: String,
+    pub(crate) user: MockUser,
+    /// The org's Okta identity provider ID (`idp` in ID tokens).
+    pub(crate) idp: String,
+    pub(crate) config: AppConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) keys: Mutex<Keys>,
+    pub(crate) extra_jwks: Mutex<Vec<Value>>,
+    pub(crate) keys_fault: Mutex<KeysFault>,
+    pub(crate) cache_control: Mutex<String>,
+    pub(crate) key_fetches: AtomicUsize,
+    pub(crate) discovery_fetches: AtomicUsize,
+    pub(crate) grants: Mutex<Grants>,
+    pub(crate) service_apps: Mutex<HashMap<String, ServiceApp>>,
+    /// Client assertion IDs already used.
+    pub(crate) used_jtis: Mutex<HashSet<String>>,
+    pub(crate) introspect_fault: Mutex<KeysFault>,
+    pub(crate) introspections: AtomicUsize,
+}
+
+impl Shared {
+    /// The mock clock's time.
+    pub(crate) fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// The mock clock's time in Unix seconds.
+    pub(crate) fn now_secs(&self) -> i64 {
+        unix_secs(self.clock.now())
+    }
+
+    /// The key that signs now.
+    pub(crate) fn signing_key(&self) -> MockKey {
+        lock(&self.keys).signing.clone()
+    }
+
+    /// The JWKS document the keys endpoint serves now.
+    pub(crate) fn jwks(&self) -> Value {
+        let mut keys: Vec<Value> = lock(&self.keys)
+            .published
+            .iter()
+            .map(MockKey::jwk)
+            .collect();
+        keys.extend(lock(&self.extra_jwks).iter().cloned());
+        serde_json::json!({ "keys": keys })
+    }
+
+    /// The claims of a token the mock issued (signed by a published or the signing key, with
+    /// this issuer); expiry and profile are the caller's business.
+    pub(crate) fn verify_own(&self, token: &str) -> Option<Map<String, Value>> {
+        jwt::verify_own(token, &self.issuer, |kid| {
+            let keys = lock(&self.keys);
+            keys.published
+                .iter()
+                .chain(std::iter::once(&keys.signing))
+                .find(|k| k.kid() == kid)
+                .cloned()
+        })
+    }
+
+    /// True if the access token with this `jti` was revoked.
+    pub(crate) fn is_revoked(&self, jti: &str) -> bool {
+        lock(&self.grants).revoked_access.contains(jti)
+    }
+
+    /// Revokes an access token the mock issued (by its `jti`); false if it is not one.
+    pub(crate) fn revoke_access_token(&self, token: &str) -> bool {
+        let Some(jti) = self
+            .verify_own(token)
+            .and_then(|claims| claims.get("jti").and_then(Value::as_str).map(str::to_owned))
+        else {
+            return false;
+        };
+        lock(&self.grants).revoked_access.insert(jti);
+        true
+    }
+}
