@@ -49,8 +49,8 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use http::{header, HeaderValue, Request, StatusCode};
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
-use tower_okta::mock::MockOkta;
 use tower_okta::{AccessClaims, AuthError, Claims, TokenError, Verifier};
+use tower_okta_mock::MockOkta;
 
 /// Concurrent verifications in one unknown-kid storm.
 const STORM: usize = 10_000;
@@ -558,5 +558,18 @@ fn main() {
     // Only under `cargo bench` (not `cargo test --benches`, which runs each benchmark once).
     if std::env::args().any(|a| a == "--bench") {
         interleaved_main();
+    }
+}
+
+/// A verifier builder preset with a mock's issuer, client ID and audience.
+trait MockExt {
+    fn verifier_builder(&self) -> tower_okta::VerifierBuilder;
+}
+
+impl MockExt for tower_okta_mock::MockOkta {
+    fn verifier_builder(&self) -> tower_okta::VerifierBuilder {
+        tower_okta::Verifier::builder()
+            .issuer(self.issuer())
+            .client_id(self.client_id())
     }
 }

@@ -11,6 +11,8 @@
 //! `GET /health` is public; every other path requires an access token and `GET /api/me` returns
 //! its claims.
 
+mod common;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()?;
     // With no OKTA_ISSUER, the embedded mock Okta (kept alive for the whole run).
-    let (verifier, mock) = tower_okta::mock::verifier_from_env_or_mock().await?;
+    let (verifier, mock) = common::verifier_from_env_or_mock().await?;
 
     let protected = ServiceBuilder::new()
         .layer(verifier.layer())

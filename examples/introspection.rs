@@ -15,10 +15,13 @@
 //! client ID, no secret) or `Introspection::private_key_jwt(...)` for a confidential client; Okta
 //! rate-limits `/v1/introspect`, so keep the TTL of a few seconds to a minute.
 
+mod common;
+use common::MockExt;
+
 use std::time::Duration;
 
-use tower_okta::mock::MockOkta;
 use tower_okta::Introspection;
+use tower_okta_mock::MockOkta;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

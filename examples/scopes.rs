@@ -19,6 +19,8 @@
 //! Environment as in the `axum` example: `OKTA_ISSUER`, `OKTA_CLIENT_ID`, `OKTA_AUDIENCE`,
 //! `BIND` (default `127.0.0.1:3000`).
 
+mod common;
+
 use std::net::SocketAddr;
 
 use axum::extract::Path;
@@ -52,7 +54,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "127.0.0.1:3000".to_owned())
         .parse()?;
     // With no OKTA_ISSUER, the embedded mock Okta (kept alive for the whole run).
-    let (verifier, mock) = tower_okta::mock::verifier_from_env_or_mock().await?;
+    let (verifier, mock) = common::verifier_from_env_or_mock().await?;
 
     // Layers added last run first: the auth layer wraps each guard.
     let read = Router::new()

@@ -21,6 +21,9 @@
 //! `OKTA_PRIVATE_KEY` holds a PEM private key or a private JWK (JSON, with its `kid`; then
 //! `OKTA_KEY_ID` is not needed). `cargo run --example okta_keygen` makes a key pair.
 
+mod common;
+use common::MockExt;
+
 use axum::routing::get;
 use axum::{Json, Router};
 use bytes::Bytes;
@@ -29,8 +32,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tower::{Service, ServiceBuilder};
 use tower_okta::client::{ClientCredentials, ClientError, SigningKey};
-use tower_okta::mock::MockOkta;
 use tower_okta::{AccessClaims, Claims};
+use tower_okta_mock::MockOkta;
 
 async fn me(claims: Claims<AccessClaims>) -> Json<Claims<AccessClaims>> {
     Json(claims)

@@ -43,6 +43,9 @@
 //! picks a free one, and the printed lines say which), `MOCK_ACCESS_TOKEN_LIFETIME` (seconds, mock
 //! only), `SPA_DIR` (where `index.html` and `dist/` are, default `examples/spa`), `RUST_LOG`.
 
+mod common;
+use common::MockExt;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -54,8 +57,8 @@ use http::{HeaderValue, Method};
 use serde_json::json;
 use tower_http::cors::CorsLayer;
 use tower_http::services::{ServeDir, ServeFile};
-use tower_okta::mock::MockOkta;
 use tower_okta::{AccessClaims, Claims, Verifier};
+use tower_okta_mock::MockOkta;
 use tracing_subscriber::EnvFilter;
 
 /// How to build the page's bundle, from the crate's root.

@@ -32,6 +32,8 @@
 //! Environment: `OKTA_ISSUER`, `OKTA_CLIENT_ID`, optional `OKTA_AUDIENCE` (if the authorization
 //! server's Audience is not the client ID), `BIND` (default `127.0.0.1:3000`), `RUST_LOG`.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -101,7 +103,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
 
     // With no OKTA_ISSUER, run against the embedded mock Okta (kept alive for the whole run).
-    let (verifier, mock) = tower_okta::mock::verifier_from_env_or_mock().await?;
+    let (verifier, mock) = common::verifier_from_env_or_mock().await?;
     if let Err(error) = verifier.refresh_keys().await {
         tracing::warn!(%error, "could not fetch the issuer's keys yet; will retry on demand");
     }

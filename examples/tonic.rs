@@ -38,6 +38,8 @@
 //! metadata. The layer's `ResponseBody<tonic::body::Body>` is an `http_body::Body<Data = Bytes>`,
 //! which is all `Server::layer` asks for.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -137,7 +139,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
 
     // With no OKTA_ISSUER, run against the embedded mock Okta (kept alive for the whole run).
-    let (verifier, mock) = tower_okta::mock::verifier_from_env_or_mock().await?;
+    let (verifier, mock) = common::verifier_from_env_or_mock().await?;
     if let Err(error) = verifier.refresh_keys().await {
         tracing::warn!(%error, "could not fetch the issuer's keys yet; will retry on demand");
     }

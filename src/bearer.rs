@@ -19,6 +19,20 @@ use crate::error::{AuthError, RequestError};
 ///
 /// The scheme name is case-insensitive; the token must be an RFC 6750 `b64token`.
 ///
+/// An extension point for code that verifies tokens without the layer (the layer uses the
+/// same rules):
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, Uri};
+/// use tower_okta::{bearer_token, AuthError};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("authorization", HeaderValue::from_static("Bearer eyJhbGciOi.eyJzdWIi.c2ln"));
+/// let uri: Uri = "/api/me".parse().unwrap();
+/// assert_eq!(bearer_token(&headers, &uri), Ok("eyJhbGciOi.eyJzdWIi.c2ln"));
+/// assert_eq!(bearer_token(&HeaderMap::new(), &uri), Err(AuthError::MissingToken));
+/// ```
+///
 /// # Errors
 /// As above.
 pub fn bearer_token<'r>(headers: &'r HeaderMap, uri: &Uri) -> Result<&'r str, AuthError> {

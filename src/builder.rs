@@ -9,10 +9,14 @@ use crate::algorithm::Algorithm;
 use crate::clock::{Clock, SystemClock};
 use crate::diagnose::Diagnostics;
 use crate::error::ConfigError;
+use crate::error::DEFAULT_REALM;
 use crate::introspect::Introspection;
+use crate::issuer::jwks_fallback;
 use crate::jwks::{Jwks, JwksConfig};
+use crate::net::check_secure_url;
 use crate::token_cache::TokenCache;
-use crate::verifier::{Inner, Issuer, Verifier};
+use crate::validate::Rules;
+use crate::verifier::{Inner, Verifier};
 
 /// The largest leeway accepted for `exp`, `nbf` and `iat`.
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
@@ -54,6 +58,26 @@ pub struct VerifierBuilder {
     additional_issuers: Vec<String>,
     trace_identity: bool,
     introspection: Option<Introspection>,
+    /// Built by [`from_env`](VerifierBuilder::from_env): a missing setting names its variable.
+    from_env: bool,
+}
+
+impl Verifier {
+    /// A builder; see [`VerifierBuilder`].
+    pub fn builder() -> VerifierBuilder {
+        VerifierBuilder::new()
+    }
+
+    /// A verifier configured from `OKTA_ISSUER`, `OKTA_CLIENT_ID` and optionally `OKTA_AUDIENCE`
+    /// (see [`VerifierBuilder::from_env`]).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] if a variable is missing or invalid: without `OKTA_ISSUER`,
+    /// [`ConfigError::MissingEnvVar`] naming it. There is no fallback: a verifier is built for
+    /// the issuer configured, or not at all.
+    pub fn from_env() -> Result<Verifier, ConfigError> {
+        VerifierBuilder::from_env().build()
+    }
 }
 
 impl Default for VerifierBuilder {
@@ -70,11 +94,12 @@ impl Default for VerifierBuilder {
             jwks: JwksConfig::default(),
             http_client: None,
             id_tokens_only: false,
-            realm: "api".to_owned(),
+            realm: DEFAULT_REALM.to_owned(),
             token_cache: None,
             additional_issuers: Vec::new(),
             trace_identity: false,
             introspection: None,
+            from_env: false,
         }
     }
 }
@@ -93,10 +118,12 @@ impl VerifierBuilder {
     /// | `OKTA_CLIENT_ID` | the SPA app's client ID |
     /// | `OKTA_AUDIENCE` | optional; the authorization server's Audience if it is not the client ID (comma-separated for several) |
     ///
-    /// Missing required variables are reported by [`build`](Self::build).
+    /// Missing required variables are reported by [`build`](Self::build) as
+    /// [`ConfigError::MissingEnvVar`], naming the variable.
     pub fn from_env() -> Self {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let mut builder = VerifierBuilder::new();
+        builder.from_env = true;
         builder.issuer = var("OKTA_ISSUER").map(|v| v.trim().to_owned());
         builder.client_id = var("OKTA_CLIENT_ID").map(|v| v.trim().to_owned());
         if let Some(aud) = var("OKTA_AUDIENCE") {
@@ -262,7 +289,17 @@ impl VerifierBuilder {
     /// # Errors
     /// A [`ConfigError`] naming the setting that is missing or wrong and how to fix it.
     pub fn build(self) -> Result<Verifier, ConfigError> {
-        let issuer = self.issuer.ok_or(ConfigError::MissingIssuer)?;
+        let missing = |variable, error| {
+            if self.from_env {
+                ConfigError::MissingEnvVar(variable)
+            } else {
+                error
+            }
+        };
+        let issuer = self
+            .issuer
+            .clone()
+            .ok_or_else(|| missing("OKTA_ISSUER", ConfigError::MissingIssuer))?;
         let mut issuers = vec![issuer];
         for extra in self.additional_issuers {
             if !issuers.contains(&extra) {
@@ -275,9 +312,10 @@ impl VerifierBuilder {
         }
         let client_id = self
             .client_id
+            .as_deref()
             .map(|c| c.trim().to_owned())
             .filter(|c| !c.is_empty())
-            .ok_or(ConfigError::MissingClientId)?;
+            .ok_or_else(|| missing("OKTA_CLIENT_ID", ConfigError::MissingClientId))?;
         let mut audiences = self.audiences;
         if audiences.iter().any(|a| a.trim().is_empty()) {
             return Err(ConfigError::EmptyAudience);
@@ -303,8 +341,10 @@ impl VerifierBuilder {
                     uri: uri.clone(),
                     reason: "not a URL",
                 })?;
-                check_secure_url(&url)
-                    .map_err(|reason| ConfigError::InvalidJwksUri { uri, reason })?;
+                check_secure_url(&url).map_err(|e| ConfigError::InvalidJwksUri {
+                    uri,
+                    reason: e.reason(),
+                })?;
                 Some(url)
             }
             None => None,
@@ -320,12 +360,11 @@ impl VerifierBuilder {
                 .map_err(ConfigError::HttpClient)?,
         };
         let mut jwks_uri = jwks_uri;
-        let issuer_entries = issuers
+        let jwks = issuers
             .iter()
             .zip(fallbacks)
-            .map(|(url, fallback)| Issuer {
-                url: url.clone(),
-                jwks: Arc::new(Jwks::new(
+            .map(|(url, fallback)| {
+                Arc::new(Jwks::new(
                     url.clone(),
                     fallback,
                     // An explicit JWKS URL belongs to the configured (first) issuer.
@@ -334,7 +373,7 @@ impl VerifierBuilder {
                     self.jwks.clone(),
                     self.algorithms.clone(),
                     Arc::clone(&self.clock),
-                )),
+                ))
             })
             .collect();
         let token_cache = match self.token_cache {
@@ -358,15 +397,17 @@ impl VerifierBuilder {
         };
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
         Ok(Verifier::from_inner(Inner {
-            issuers: issuer_entries,
-            issuer_urls: issuers,
-            client_id,
-            audiences,
-            leeway,
+            rules: Rules {
+                issuers,
+                audiences,
+                client_id,
+                leeway,
+                access_tokens: !self.id_tokens_only,
+            },
+            jwks,
             algorithms: self.algorithms,
             max_token_size: self.max_token_size,
             clock: self.clock,
-            id_tokens_only: self.id_tokens_only,
             realm: self.realm,
             token_cache,
             trace_identity: self.trace_identity,
@@ -374,72 +415,6 @@ impl VerifierBuilder {
             introspector,
         }))
     }
-}
-
-/// Validates an issuer and derives its default JWKS URL (`{issuer}/v1/keys`, or
-/// `{issuer}/oauth2/v1/keys` for the org authorization server, accepted for ID tokens only).
-fn jwks_fallback(issuer: &str, id_tokens_only: bool) -> Result<Url, ConfigError> {
-    let issuer_url = check_issuer(issuer)?;
-    let is_org_server = issuer_url.path() == "/";
-    if is_org_server && !id_tokens_only {
-        return Err(ConfigError::OrgAuthorizationServer(issuer.to_owned()));
-    }
-    let fallback = if is_org_server {
-        format!("{issuer}/oauth2/v1/keys")
-    } else {
-        format!("{issuer}/v1/keys")
-    };
-    Url::parse(&fallback).map_err(|_| ConfigError::InvalidIssuer {
-        issuer: issuer.to_owned(),
-        reason: "the JWKS URL derived from it is not a URL",
-    })
-}
-
-/// True for `localhost`, `127.0.0.0/8` and `::1`.
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
-/// https, or http on a loopback host; a host; no credentials.
-pub(crate) fn check_secure_url(url: &Url) -> Result<(), &'static str> {
-    if url.host().is_none() {
-        return Err("it has no host");
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("it must not contain credentials");
-    }
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(url) => Ok(()),
-        "http" => Err("it must use https (plain http only on loopback hosts)"),
-        _ => Err("it must be an https URL"),
-    }
-}
-
-fn check_issuer(issuer: &str) -> Result<Url, ConfigError> {
-    let invalid = |reason| ConfigError::InvalidIssuer {
-        issuer: issuer.to_owned(),
-        reason,
-    };
-    let url = Url::parse(issuer).map_err(|_| invalid("not a URL"))?;
-    if url.scheme() == "http" && url.host().is_some() && !is_loopback(&url) {
-        return Err(ConfigError::InsecureIssuer(issuer.to_owned()));
-    }
-    check_secure_url(&url).map_err(invalid)?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid("it must not have a query or fragment"));
-    }
-    if issuer.ends_with('/') {
-        return Err(invalid(
-            "remove the trailing slash: Okta's `iss` claim has none and must match exactly",
-        ));
-    }
-    Ok(url)
 }
 
 #[cfg(test)]
@@ -476,6 +451,36 @@ mod tests {
             build("https://u:p@dev-1.okta.com/oauth2/default"),
             Err(ConfigError::InvalidIssuer { .. })
         ));
+        assert!(matches!(
+            Verifier::builder().client_id("x").build(),
+            Err(ConfigError::MissingIssuer)
+        ));
+    }
+
+    #[test]
+    fn from_env_without_the_issuer_names_the_variable() {
+        // The only test of this binary that touches the environment.
+        std::env::remove_var("OKTA_ISSUER");
+        std::env::set_var("OKTA_CLIENT_ID", "0oa1");
+        let err = Verifier::from_env().unwrap_err();
+        assert!(
+            matches!(err, ConfigError::MissingEnvVar("OKTA_ISSUER")),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("OKTA_ISSUER"), "{err}");
+        std::env::set_var("OKTA_ISSUER", "https://dev-1.okta.com/oauth2/default");
+        std::env::remove_var("OKTA_CLIENT_ID");
+        let err = Verifier::from_env().unwrap_err();
+        assert!(
+            matches!(err, ConfigError::MissingEnvVar("OKTA_CLIENT_ID")),
+            "{err:?}"
+        );
+        std::env::set_var("OKTA_CLIENT_ID", "0oa1");
+        let verifier = Verifier::from_env().unwrap();
+        assert_eq!(verifier.audiences(), ["0oa1"]);
+        std::env::remove_var("OKTA_ISSUER");
+        std::env::remove_var("OKTA_CLIENT_ID");
+        // The builder alone keeps its own errors.
         assert!(matches!(
             Verifier::builder().client_id("x").build(),
             Err(ConfigError::MissingIssuer)

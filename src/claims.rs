@@ -12,9 +12,15 @@ use std::sync::OnceLock;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::token::CowStr;
+use crate::json::CowStr;
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
+
+/// The marker an [`optional`](crate::OktaAuthLayer::optional) auth layer leaves in the
+/// extensions of a request it let through without credentials, so that a guard behind it can
+/// tell "anonymous" (401) from "no auth layer at all" (500).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Anonymous;
 
 /// The `aud` claim: one audience or several.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,6 @@
-//! The time source, injectable so that tests of expiry, cooldown and refresh are exact.
+//! The time source, injectable so that tests of expiry, cooldown and refresh are exact: the
+//! [`Clock`] trait, the [`SystemClock`] every verifier uses by default, and [`FixedClock`], a
+//! clock for tests that stands still until moved.
 
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -34,7 +36,7 @@ impl Clock for SystemClock {
 /// A clock that stands still until moved; for tests.
 ///
 /// ```
-/// use tower_okta::{Clock, FixedClock};
+/// use tower_okta::clock::{Clock, FixedClock};
 /// let clock = FixedClock::new(1_700_000_000);
 /// clock.advance(60);
 /// assert_eq!(clock.now(), 1_700_000_060);

@@ -4,6 +4,12 @@
 
 use std::fmt;
 
+use http::StatusCode;
+
+/// The `realm` of `WWW-Authenticate` answers unless
+/// [`VerifierBuilder::realm`](crate::VerifierBuilder::realm) or a guard's `realm` says otherwise.
+pub const DEFAULT_REALM: &str = "api";
+
 /// A configuration problem found by [`VerifierBuilder::build`](crate::VerifierBuilder::build).
 ///
 /// Each message names the setting and says how to fix it.
@@ -16,6 +22,14 @@ pub enum ConfigError {
          or set OKTA_ISSUER"
     )]
     MissingIssuer,
+    /// A required environment variable is not set (or empty), for
+    /// [`Verifier::from_env`](crate::Verifier::from_env).
+    #[error(
+        "environment variable {0} is not set: set it (OKTA_ISSUER to your custom authorization \
+         server's issuer, e.g. https://{{yourOktaDomain}}/oauth2/default; OKTA_CLIENT_ID to your \
+         SPA app's client ID)"
+    )]
+    MissingEnvVar(&'static str),
     /// The issuer is not a usable URL.
     #[error("issuer `{issuer}` is invalid: {reason}")]
     InvalidIssuer {
@@ -104,14 +118,37 @@ pub enum ErrorKind {
     InsufficientScope,
     /// The signing keys cannot be had from Okta: 503, not the client's fault.
     KeysUnavailable,
+    /// Okta's introspection endpoint cannot answer and introspection fails closed: 503.
+    IntrospectionUnavailable,
 }
 
 impl ErrorKind {
+    /// The HTTP status of the answer.
+    #[must_use]
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorKind::MissingToken | ErrorKind::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::InsufficientScope => StatusCode::FORBIDDEN,
+            ErrorKind::KeysUnavailable | ErrorKind::IntrospectionUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        }
+    }
+
+    /// True for the kinds that are not the client's fault (503): no `WWW-Authenticate`.
+    #[must_use]
+    pub fn is_unavailable(self) -> bool {
+        self.status() == StatusCode::SERVICE_UNAVAILABLE
+    }
+
     /// The RFC 6750 error code, if this kind has one.
     #[must_use]
     pub fn error_code(self) -> Option<&'static str> {
         match self {
-            ErrorKind::MissingToken | ErrorKind::KeysUnavailable => None,
+            ErrorKind::MissingToken
+            | ErrorKind::KeysUnavailable
+            | ErrorKind::IntrospectionUnavailable => None,
             ErrorKind::InvalidRequest => Some("invalid_request"),
             ErrorKind::InvalidToken => Some("invalid_token"),
             ErrorKind::InsufficientScope => Some("insufficient_scope"),
@@ -127,6 +164,7 @@ impl ErrorKind {
             ErrorKind::InvalidToken => "invalid_token",
             ErrorKind::InsufficientScope => "insufficient_scope",
             ErrorKind::KeysUnavailable => "keys_unavailable",
+            ErrorKind::IntrospectionUnavailable => "introspection_unavailable",
         }
     }
 }
@@ -160,6 +198,14 @@ impl RequestError {
         }
     }
 }
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+impl std::error::Error for RequestError {}
 
 /// Why a token was refused (401 `invalid_token`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -244,6 +290,14 @@ impl TokenError {
     }
 }
 
+impl fmt::Display for TokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.description())
+    }
+}
+
+impl std::error::Error for TokenError {}
+
 /// Why a request was not let through.
 ///
 /// [`kind`](AuthError::kind) gives the class that decides the HTTP answer; the variants carry the
@@ -255,11 +309,11 @@ pub enum AuthError {
     #[error("no bearer token in the request")]
     MissingToken,
     /// The request is malformed.
-    #[error("invalid request: {}", .0.description())]
-    InvalidRequest(RequestError),
-    /// The token is not acceptable.
-    #[error("invalid token: {}", .0.description())]
-    InvalidToken(TokenError),
+    #[error("invalid request")]
+    InvalidRequest(#[source] RequestError),
+    /// The token is not acceptable; the source says why.
+    #[error("invalid token")]
+    InvalidToken(#[source] TokenError),
     /// The token is valid but lacks the scope(s) required; the string is the space-separated
     /// scope list to advertise in `WWW-Authenticate` (configuration, not token content).
     #[error("insufficient scope")]
@@ -267,6 +321,10 @@ pub enum AuthError {
     /// The issuer's signing keys could not be fetched and none is cached for this token.
     #[error("the issuer's signing keys are unavailable")]
     KeysUnavailable,
+    /// Okta's introspection endpoint could not answer and introspection fails closed
+    /// ([`WhenUnavailable::FailClosed`](crate::WhenUnavailable::FailClosed)).
+    #[error("token introspection is unavailable")]
+    IntrospectionUnavailable,
 }
 
 impl AuthError {
@@ -279,6 +337,7 @@ impl AuthError {
             AuthError::InvalidToken(_) => ErrorKind::InvalidToken,
             AuthError::InsufficientScope(_) => ErrorKind::InsufficientScope,
             AuthError::KeysUnavailable => ErrorKind::KeysUnavailable,
+            AuthError::IntrospectionUnavailable => ErrorKind::IntrospectionUnavailable,
         }
     }
 
@@ -286,7 +345,9 @@ impl AuthError {
     #[must_use]
     pub fn description(&self) -> Option<&'static str> {
         match self {
-            AuthError::MissingToken | AuthError::KeysUnavailable => None,
+            AuthError::MissingToken
+            | AuthError::KeysUnavailable
+            | AuthError::IntrospectionUnavailable => None,
             AuthError::InvalidRequest(e) => Some(e.description()),
             AuthError::InvalidToken(e) => Some(e.description()),
             AuthError::InsufficientScope(_) => {

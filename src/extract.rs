@@ -83,7 +83,7 @@ impl IntoResponse for MissingClaims {
 /// The realm is `api`; use [`rejection_response`](crate::rejection_response) for another.
 impl IntoResponse for crate::AuthError {
     fn into_response(self) -> Response {
-        crate::rejection_response::<axum_core::body::Body>(&self, "api")
+        crate::rejection_response::<axum_core::body::Body>(&self, crate::DEFAULT_REALM)
             .map(axum_core::body::Body::new)
     }
 }

@@ -1,10 +1,12 @@
 //! Scope and group guards: [`RequireScopeLayer`] and [`RequireGroupLayer`].
 //!
 //! A guard runs *inside* [`OktaAuthLayer`](crate::OktaAuthLayer) (add it first, so the auth layer
-//! wraps it) and reads the verified [`AccessClaims`]. A token without the required scopes or groups
-//! gets 403 with `WWW-Authenticate: Bearer error="insufficient_scope"` (and `scope="..."` for
-//! scopes, RFC 6750 section 3.1); a request without verified claims (optional authentication and
-//! no token) gets 401.
+//! wraps it) and reads the verified claims through the [`Grants`] trait: [`AccessClaims`] by
+//! default, [`IdClaims`] or a type of your own with `.claims::<T>()`. A token without the
+//! required scopes or groups gets 403 with `WWW-Authenticate: Bearer error="insufficient_scope"`
+//! (and `scope="..."` for scopes, RFC 6750 section 3.1). An anonymous request let through by an
+//! [`optional`](crate::OktaAuthLayer::optional) layer gets 401; a route where no auth layer ran
+//! at all (a misconfiguration) gets 500 with a message naming the missing layer.
 //!
 //! ```no_run
 //! use axum::{routing::get, Router};
@@ -19,17 +21,77 @@
 //! ```
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
+use serde_json::Value;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::claims::AccessClaims;
-use crate::error::AuthError;
+use crate::claims::{AccessClaims, Anonymous, IdClaims};
+use crate::error::{AuthError, DEFAULT_REALM};
 use crate::future::ResponseFuture;
-use crate::response::{grpc_rejection_response, is_grpc, rejection_response, ResponseBody};
+use crate::response::{
+    grpc_rejection_response, is_grpc, missing_layer_response, rejection_response, ResponseBody,
+};
+
+/// What the guards read from verified claims: granted scopes and group memberships.
+///
+/// Implemented by [`AccessClaims`] (scopes from `scp`, groups from an array claim) and
+/// [`IdClaims`] (groups only). Implement it for your own claims type to use the guards with
+/// `verifier.layer().claims::<MyClaims>()`:
+///
+/// ```
+/// use tower_okta::{Grants, RequireScopeLayer};
+///
+/// #[derive(serde::Deserialize)]
+/// struct MyClaims {
+///     scp: Vec<String>,
+/// }
+///
+/// impl Grants for MyClaims {
+///     fn has_scope(&self, scope: &str) -> bool {
+///         self.scp.iter().any(|s| s == scope)
+///     }
+/// }
+///
+/// let guard = RequireScopeLayer::any(["orders:read"]).claims::<MyClaims>();
+/// ```
+pub trait Grants: Send + Sync + 'static {
+    /// True if the token grants `scope`. The default grants none.
+    fn has_scope(&self, scope: &str) -> bool {
+        let _ = scope;
+        false
+    }
+
+    /// True if the array claim `claim` (Okta's `groups`) contains `group`. The default is a
+    /// member of none.
+    fn in_group(&self, claim: &str, group: &str) -> bool {
+        let _ = (claim, group);
+        false
+    }
+}
+
+impl Grants for AccessClaims {
+    fn has_scope(&self, scope: &str) -> bool {
+        AccessClaims::has_scope(self, scope)
+    }
+
+    fn in_group(&self, claim: &str, group: &str) -> bool {
+        self.string_list(claim).any(|g| g == group)
+    }
+}
+
+impl Grants for IdClaims {
+    fn in_group(&self, claim: &str, group: &str) -> bool {
+        self.extra
+            .get(claim)
+            .and_then(Value::as_array)
+            .is_some_and(|list| list.iter().any(|g| g.as_str() == Some(group)))
+    }
+}
 
 /// All of the listed values, or any one of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +122,7 @@ fn matches(mode: Mode, required: &[String], has: impl Fn(&str) -> bool) -> bool 
 }
 
 impl Rule {
-    fn check(&self, claims: &AccessClaims) -> Result<(), AuthError> {
+    fn check(&self, claims: &impl Grants) -> Result<(), AuthError> {
         match self {
             Rule::Scopes { mode, scopes } => {
                 if matches(*mode, scopes, |s| claims.has_scope(s)) {
@@ -74,7 +136,7 @@ impl Rule {
                 groups,
                 claim,
             } => {
-                let has = |g: &str| claims.string_list(claim).any(|x| x == g);
+                let has = |g: &str| claims.in_group(claim, g);
                 if matches(*mode, groups, has) {
                     Ok(())
                 } else {
@@ -95,7 +157,7 @@ impl Guard {
     fn new(rule: Rule) -> Self {
         Guard {
             rule: Arc::new(rule),
-            realm: Arc::from("api"),
+            realm: Arc::from(DEFAULT_REALM),
         }
     }
 }
@@ -111,10 +173,10 @@ where
 /// A layer that requires scopes (`scp`) of the verified access token. Add it before the
 /// [`OktaAuthLayer`](crate::OktaAuthLayer) so that the auth layer runs first; a missing scope
 /// gets 403 `insufficient_scope` with `scope="..."`, a request without claims 401.
-#[derive(Debug, Clone)]
 #[must_use]
-pub struct RequireScopeLayer {
+pub struct RequireScopeLayer<C = AccessClaims> {
     guard: Guard,
+    _claims: PhantomData<fn() -> C>,
 }
 
 impl RequireScopeLayer {
@@ -125,6 +187,7 @@ impl RequireScopeLayer {
                 mode: Mode::All,
                 scopes: list(scopes),
             }),
+            _claims: PhantomData,
         }
     }
 
@@ -135,6 +198,18 @@ impl RequireScopeLayer {
                 mode: Mode::Any,
                 scopes: list(scopes),
             }),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<C> RequireScopeLayer<C> {
+    /// Reads the claims the auth layer inserted as `Arc<T>` (as with
+    /// [`OktaAuthLayer::claims`](crate::OktaAuthLayer::claims)) instead of `Arc<AccessClaims>`.
+    pub fn claims<T: Grants>(self) -> RequireScopeLayer<T> {
+        RequireScopeLayer {
+            guard: self.guard,
+            _claims: PhantomData,
         }
     }
 
@@ -148,10 +223,10 @@ impl RequireScopeLayer {
 /// A layer that requires groups of the verified access token, read from an array claim
 /// (Okta's `groups` by default: add a groups claim to your authorization server). Add it before
 /// the [`OktaAuthLayer`](crate::OktaAuthLayer); a missing group gets 403 `insufficient_scope`.
-#[derive(Debug, Clone)]
 #[must_use]
-pub struct RequireGroupLayer {
+pub struct RequireGroupLayer<C = AccessClaims> {
     guard: Guard,
+    _claims: PhantomData<fn() -> C>,
 }
 
 impl RequireGroupLayer {
@@ -162,6 +237,7 @@ impl RequireGroupLayer {
                 groups,
                 claim: "groups".to_owned(),
             }),
+            _claims: PhantomData,
         }
     }
 
@@ -173,6 +249,18 @@ impl RequireGroupLayer {
     /// Membership in at least one of `groups` is required.
     pub fn any<I: IntoIterator<Item = T>, T: Into<String>>(groups: I) -> Self {
         RequireGroupLayer::with(Mode::Any, list(groups))
+    }
+}
+
+impl<C> RequireGroupLayer<C> {
+    /// Reads the claims the auth layer inserted as `Arc<T>` (for example
+    /// `RequireGroupLayer::any(["admins"]).claims::<IdClaims>()` behind
+    /// `verifier.id_token_layer()`) instead of `Arc<AccessClaims>`.
+    pub fn claims<T: Grants>(self) -> RequireGroupLayer<T> {
+        RequireGroupLayer {
+            guard: self.guard,
+            _claims: PhantomData,
+        }
     }
 
     /// The claim holding the groups (default `groups`).
@@ -194,36 +282,61 @@ impl RequireGroupLayer {
     }
 }
 
-impl<S> Layer<S> for RequireScopeLayer {
-    type Service = Require<S>;
-
-    fn layer(&self, inner: S) -> Require<S> {
-        Require {
-            inner,
-            guard: self.guard.clone(),
+macro_rules! guard_layer_impls {
+    ($layer:ident) => {
+        impl<C> Clone for $layer<C> {
+            fn clone(&self) -> Self {
+                $layer {
+                    guard: self.guard.clone(),
+                    _claims: PhantomData,
+                }
+            }
         }
-    }
+
+        impl<C> fmt::Debug for $layer<C> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($layer))
+                    .field("rule", &self.guard.rule)
+                    .field("claims", &std::any::type_name::<C>())
+                    .finish()
+            }
+        }
+
+        impl<S, C> Layer<S> for $layer<C> {
+            type Service = Require<S, C>;
+
+            fn layer(&self, inner: S) -> Require<S, C> {
+                Require {
+                    inner,
+                    guard: self.guard.clone(),
+                    _claims: PhantomData,
+                }
+            }
+        }
+    };
 }
 
-impl<S> Layer<S> for RequireGroupLayer {
-    type Service = Require<S>;
-
-    fn layer(&self, inner: S) -> Require<S> {
-        Require {
-            inner,
-            guard: self.guard.clone(),
-        }
-    }
-}
+guard_layer_impls!(RequireScopeLayer);
+guard_layer_impls!(RequireGroupLayer);
 
 /// The service of [`RequireScopeLayer`] and [`RequireGroupLayer`].
-#[derive(Clone)]
-pub struct Require<S> {
+pub struct Require<S, C = AccessClaims> {
     inner: S,
     guard: Guard,
+    _claims: PhantomData<fn() -> C>,
 }
 
-impl<S: fmt::Debug> fmt::Debug for Require<S> {
+impl<S: Clone, C> Clone for Require<S, C> {
+    fn clone(&self) -> Self {
+        Require {
+            inner: self.inner.clone(),
+            guard: self.guard.clone(),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<S: fmt::Debug, C> fmt::Debug for Require<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Require")
             .field("inner", &self.inner)
@@ -232,9 +345,10 @@ impl<S: fmt::Debug> fmt::Debug for Require<S> {
     }
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Require<S>
+impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for Require<S, C>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    C: Grants,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -245,9 +359,21 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let outcome = match req.extensions().get::<Arc<AccessClaims>>() {
-            Some(claims) => self.guard.rule.check(claims),
-            None => Err(AuthError::MissingToken),
+        let outcome = match req.extensions().get::<Arc<C>>() {
+            Some(claims) => self.guard.rule.check(&**claims),
+            // An optional auth layer let an anonymous request through.
+            None if req.extensions().get::<Anonymous>().is_some() => Err(AuthError::MissingToken),
+            // No auth layer ran (or it inserts another claims type): the route is misconfigured.
+            None => {
+                let message = format!(
+                    "no verified claims of type `{}` in the request: add tower_okta's \
+                     OktaAuthLayer (verifier.layer(), with the same claims type) so that it runs \
+                     before this guard (add it after the guard with `.route_layer`/`.layer`)",
+                    std::any::type_name::<C>()
+                );
+                tracing::error!("{message}");
+                return ResponseFuture::rejected(missing_layer_response(message));
+            }
         };
         match outcome {
             Ok(()) => ResponseFuture::inner(self.inner.call(req)),

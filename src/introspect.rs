@@ -16,9 +16,10 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
-use crate::client::{post_form, SigningKey, JWT_BEARER};
 use crate::clock::Clock;
 use crate::error::{AuthError, TokenError};
+use crate::net::{check_secure_url, post_form, read_capped, ReadError, MAX_RESPONSE_BYTES};
+use crate::signing::{SigningKey, JWT_BEARER};
 
 /// What to do when Okta's introspection endpoint cannot answer (down, timeout, rate limited).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +110,7 @@ impl Introspection {
             .endpoint
             .unwrap_or_else(|| format!("{issuer}/v1/introspect"));
         let endpoint = Url::parse(&endpoint).map_err(|_| "the endpoint is not a URL")?;
-        crate::builder::check_secure_url(&endpoint)?;
+        check_secure_url(&endpoint).map_err(|e| e.reason())?;
         if self.client_id.trim().is_empty() {
             return Err("the client ID is empty");
         }
@@ -148,6 +149,8 @@ enum Answer {
 enum Unavailable {
     #[error("introspection request failed: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("introspection answer larger than {0} bytes")]
+    TooLarge(usize),
     #[error("introspection endpoint answered {0}")]
     Status(u16),
     #[error("introspection is paused after a 429")]
@@ -201,7 +204,7 @@ impl Introspector {
                 tracing::warn!(%error, endpoint = %self.endpoint, "token introspection unavailable");
                 match self.when_unavailable {
                     WhenUnavailable::TrustLocalVerification => Ok(()),
-                    WhenUnavailable::FailClosed => Err(AuthError::KeysUnavailable),
+                    WhenUnavailable::FailClosed => Err(AuthError::IntrospectionUnavailable),
                 }
             }
         }
@@ -259,7 +262,12 @@ impl Introspector {
             active: bool,
             exp: Option<i64>,
         }
-        let bytes = response.bytes().await?;
+        let bytes = read_capped(response, MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| match e {
+                ReadError::Http(e) => Unavailable::Http(e),
+                ReadError::TooLarge(max) => Unavailable::TooLarge(max),
+            })?;
         let body: Body = serde_json::from_slice(&bytes).map_err(|_| Unavailable::Invalid)?;
         if !body.active {
             return Ok(Answer::Inactive);

@@ -1,27 +1,49 @@
-//! [`OktaAuthLayer`]: the tower layer.
+//! The middleware: [`OktaAuthLayer`] and its service [`OktaAuth`], side by side (their
+//! [`ResponseFuture`] is in `future.rs`, shared with the guards).
+//!
+//! The service takes the token from the request ([`bearer`](crate::bearer)), hands it to the
+//! [`Verifier`] and either inserts the claims into the request extensions and calls the inner
+//! service, or answers with the rejection ([`response`](crate::response)).
 
 use std::fmt;
-use std::marker::PhantomData;
+use std::task::{Context, Poll};
 
+use http::{Request, Response};
+use serde::de::DeserializeOwned;
 use tower_layer::Layer;
+use tower_service::Service;
+use tracing::Instrument;
 
-use crate::claims::{AccessClaims, IdClaims};
-use crate::service::OktaAuth;
-use crate::verifier::Verifier;
-
-/// Which token the layer expects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TokenKind {
-    Access,
-    Id,
-}
+use crate::bearer::{bearer_candidate, is_b64token, is_preflight};
+use crate::claims::{AccessClaims, Anonymous, IdClaims};
+use crate::decode::Decoder;
+use crate::error::{AuthError, RequestError};
+use crate::future::ResponseFuture;
+use crate::response::{grpc_rejection_response, is_grpc, rejection_response, ResponseBody};
+use crate::validate::TokenKind;
+use crate::verifier::{Pending, Verifier};
 
 /// The layer's settings, shared with the service.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct LayerConfig {
-    pub(crate) kind: TokenKind,
-    pub(crate) allow_preflight: bool,
-    pub(crate) optional: bool,
+struct LayerConfig {
+    kind: TokenKind,
+    allow_preflight: bool,
+    optional: bool,
+}
+
+impl Verifier {
+    /// A layer that requires a valid access token and inserts `Arc<AccessClaims>` into request
+    /// extensions.
+    #[must_use]
+    pub fn layer(&self) -> OktaAuthLayer<AccessClaims> {
+        OktaAuthLayer::new(self.clone(), TokenKind::Access, Decoder::ACCESS)
+    }
+
+    /// A layer that requires a valid ID token and inserts `Arc<IdClaims>` into request extensions.
+    #[must_use]
+    pub fn id_token_layer(&self) -> OktaAuthLayer<IdClaims> {
+        OktaAuthLayer::new(self.clone(), TokenKind::Id, Decoder::serde())
+    }
 }
 
 /// A tower layer that requires a valid Okta bearer token.
@@ -49,7 +71,7 @@ pub(crate) struct LayerConfig {
 pub struct OktaAuthLayer<C = AccessClaims> {
     verifier: Verifier,
     config: LayerConfig,
-    _claims: PhantomData<fn() -> C>,
+    decoder: Decoder<C>,
 }
 
 impl<C> Clone for OktaAuthLayer<C> {
@@ -57,7 +79,7 @@ impl<C> Clone for OktaAuthLayer<C> {
         OktaAuthLayer {
             verifier: self.verifier.clone(),
             config: self.config,
-            _claims: PhantomData,
+            decoder: self.decoder,
         }
     }
 }
@@ -71,20 +93,8 @@ impl<C> fmt::Debug for OktaAuthLayer<C> {
     }
 }
 
-impl OktaAuthLayer<AccessClaims> {
-    pub(crate) fn access(verifier: Verifier) -> Self {
-        OktaAuthLayer::with_kind(verifier, TokenKind::Access)
-    }
-}
-
-impl OktaAuthLayer<IdClaims> {
-    pub(crate) fn id(verifier: Verifier) -> Self {
-        OktaAuthLayer::with_kind(verifier, TokenKind::Id)
-    }
-}
-
 impl<C> OktaAuthLayer<C> {
-    fn with_kind(verifier: Verifier, kind: TokenKind) -> Self {
+    fn new(verifier: Verifier, kind: TokenKind, decoder: Decoder<C>) -> Self {
         OktaAuthLayer {
             verifier,
             config: LayerConfig {
@@ -92,18 +102,18 @@ impl<C> OktaAuthLayer<C> {
                 allow_preflight: true,
                 optional: false,
             },
-            _claims: PhantomData,
+            decoder,
         }
     }
 
     /// Deserializes the verified claims into `T` (any `serde::de::DeserializeOwned` type) and
     /// inserts `Arc<T>` instead.
     #[must_use]
-    pub fn claims<T>(self) -> OktaAuthLayer<T> {
+    pub fn claims<T: DeserializeOwned>(self) -> OktaAuthLayer<T> {
         OktaAuthLayer {
             verifier: self.verifier,
             config: self.config,
-            _claims: PhantomData,
+            decoder: Decoder::serde(),
         }
     }
 
@@ -130,6 +140,156 @@ impl<S, C> Layer<S> for OktaAuthLayer<C> {
     type Service = OktaAuth<S, C>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        OktaAuth::new(inner, self.verifier.clone(), self.config)
+        OktaAuth {
+            inner,
+            verifier: self.verifier.clone(),
+            config: self.config,
+            decoder: self.decoder,
+        }
+    }
+}
+
+/// Middleware that verifies the bearer token of each request; see
+/// [`OktaAuthLayer`](crate::OktaAuthLayer).
+pub struct OktaAuth<S, C = AccessClaims> {
+    inner: S,
+    verifier: Verifier,
+    config: LayerConfig,
+    decoder: Decoder<C>,
+}
+
+impl<S: Clone, C> Clone for OktaAuth<S, C> {
+    fn clone(&self) -> Self {
+        OktaAuth {
+            inner: self.inner.clone(),
+            verifier: self.verifier.clone(),
+            config: self.config,
+            decoder: self.decoder,
+        }
+    }
+}
+
+impl<S: fmt::Debug, C> fmt::Debug for OktaAuth<S, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OktaAuth")
+            .field("inner", &self.inner)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the slow path starts.
+enum SlowStart<C> {
+    /// Verified with a cached key; introspection remains.
+    Verified(std::sync::Arc<C>),
+    /// The key for this issuer index and `kid` must be fetched first.
+    FetchKey(usize, String),
+}
+
+/// The answer to `error` (RFC 6750, or a gRPC status for gRPC requests), recorded on the
+/// current span (kind only).
+fn refuse<B>(error: &AuthError, verifier: &Verifier, grpc: bool) -> Response<ResponseBody<B>> {
+    tracing::Span::current().record("outcome", error.kind().as_str());
+    tracing::debug!(kind = %error.kind(), reason = ?error, "request rejected");
+    if grpc {
+        grpc_rejection_response(error, verifier.realm())
+    } else {
+        rejection_response(error, verifier.realm())
+    }
+}
+
+impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for OktaAuth<S, C>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    C: Send + Sync + 'static,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        if self.config.allow_preflight && is_preflight(&req) {
+            return ResponseFuture::inner(self.inner.call(req));
+        }
+        let span = tracing::debug_span!(
+            "tower_okta.verify",
+            outcome = tracing::field::Empty,
+            sub = tracing::field::Empty,
+            cid = tracing::field::Empty,
+        );
+        let entered = span.enter();
+        let grpc = is_grpc(req.headers());
+        let token = match bearer_candidate(req.headers(), req.uri()) {
+            Ok(token) => token,
+            // Optional authentication: no credentials at all is fine; bad ones are not.
+            Err(AuthError::MissingToken) if self.config.optional => {
+                span.record("outcome", "anonymous");
+                req.extensions_mut().insert(Anonymous);
+                drop(entered);
+                return ResponseFuture::inner_in(self.inner.call(req), span);
+            }
+            Err(error) => return ResponseFuture::rejected(refuse(&error, &self.verifier, grpc)),
+        };
+        let kind = self.config.kind;
+        let decoder = self.decoder;
+        let introspect = self.verifier.introspects(kind);
+        let slow_start = match self.verifier.verify_shared(token, kind, decoder) {
+            Ok(claims) if !introspect => {
+                span.record("outcome", "ok");
+                req.extensions_mut().insert(claims);
+                drop(entered);
+                return ResponseFuture::inner_in(self.inner.call(req), span);
+            }
+            Ok(claims) => SlowStart::Verified(claims),
+            Err(Pending::Rejected(error)) => {
+                // A credential that is not even an RFC 6750 b64token is a malformed request,
+                // whatever else is wrong with it (such a credential never verifies).
+                let error = if is_b64token(token) {
+                    error
+                } else {
+                    RequestError::MalformedAuthorizationHeader.into()
+                };
+                return ResponseFuture::rejected(refuse(&error, &self.verifier, grpc));
+            }
+            Err(Pending::FetchKey { issuer, kid }) => SlowStart::FetchKey(issuer, kid),
+        };
+
+        // The slow path: a JWKS fetch and/or introspection, boxed.
+        let token = token.to_owned();
+        // Take the service that was driven to readiness, leave a clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let verifier = self.verifier.clone();
+        drop(entered);
+        let slow = async move {
+            let verified = match slow_start {
+                SlowStart::Verified(claims) => Ok(claims),
+                SlowStart::FetchKey(issuer, kid) => {
+                    verifier
+                        .verify_shared_after_fetch(&token, (issuer, &kid), kind, decoder)
+                        .await
+                }
+            };
+            let verified = match verified {
+                Ok(claims) if introspect => verifier.introspect(&token).await.map(|()| claims),
+                other => other,
+            };
+            match verified {
+                Ok(claims) => {
+                    tracing::Span::current().record("outcome", "ok");
+                    req.extensions_mut().insert(claims);
+                    let response = inner.call(req).await?;
+                    Ok(response.map(ResponseBody::inner))
+                }
+                Err(error) => Ok(refuse(&error, &verifier, grpc)),
+            }
+        };
+        ResponseFuture::slow(Box::pin(slow.instrument(span)))
     }
 }

@@ -38,8 +38,9 @@
 //!
 //! ## Features
 //! - `axum` (default): the [`Claims`] extractor.
-//! - `mock`: [`mock::MockOkta`], an embedded mock Okta authorization server on loopback for tests,
-//!   examples and local development without an Okta account.
+//!
+//! For tests and local development without an Okta account, the `tower-okta-mock` crate (a
+//! dev-dependency) runs a mock Okta authorization server on loopback.
 //!
 //! ## Security
 //! Only RSA algorithms can be allowed (RS256 by default), `kid` is required, `jku`/`x5u`/`jwk`/`x5c`
@@ -49,17 +50,20 @@
 //! descriptions and never echo token contents.
 
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "__private")]
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 mod algorithm;
+mod b64;
 mod bearer;
 mod builder;
 mod claims;
 pub mod client;
-mod clock;
+pub mod clock;
+mod decode;
 mod diagnose;
 mod error;
 #[cfg(feature = "axum")]
@@ -67,29 +71,30 @@ mod extract;
 mod future;
 mod guard;
 mod introspect;
+mod issuer;
+mod json;
 mod jwks;
 mod layer;
-#[cfg(feature = "mock")]
-pub mod mock;
+mod net;
 mod response;
-mod service;
+mod signing;
 mod token;
 mod token_cache;
+mod validate;
 mod verifier;
 
 pub use algorithm::Algorithm;
 pub use bearer::bearer_token;
 pub use builder::{VerifierBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY};
 pub use claims::{AccessClaims, Audience, Extra, IdClaims};
-pub use clock::{Clock, FixedClock, SystemClock};
-pub use error::{AuthError, ConfigError, ErrorKind, RequestError, TokenError};
+pub use clock::{Clock, SystemClock};
+pub use error::{AuthError, ConfigError, ErrorKind, RequestError, TokenError, DEFAULT_REALM};
 #[cfg(feature = "axum")]
 pub use extract::{Claims, MissingClaims};
 pub use future::ResponseFuture;
-pub use guard::{Require, RequireGroupLayer, RequireScopeLayer};
+pub use guard::{Grants, Require, RequireGroupLayer, RequireScopeLayer};
 pub use introspect::{Introspection, WhenUnavailable};
 pub use jwks::{JwksStats, KeyError};
-pub use layer::OktaAuthLayer;
+pub use layer::{OktaAuth, OktaAuthLayer};
 pub use response::{grpc_rejection_response, rejection_response, ResponseBody};
-pub use service::OktaAuth;
 pub use verifier::Verifier;

@@ -5,8 +5,9 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{Response, StatusCode};
+use http::Response;
 use http_body::{Body, Frame, SizeHint};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use pin_project_lite::pin_project;
 
 use crate::error::{AuthError, ErrorKind};
@@ -20,23 +21,40 @@ use crate::error::{AuthError, ErrorKind};
 /// | invalid token | 401 | `Bearer realm="...", error="invalid_token", error_description="..."` |
 /// | insufficient scope | 403 | `Bearer realm="...", error="insufficient_scope", error_description="...", scope="..."` |
 /// | keys unavailable | 503 | none |
+/// | introspection unavailable (fail closed) | 503 | none |
 ///
 /// The JSON body repeats the error code and description. Descriptions are fixed strings: no
 /// token content is ever echoed.
+///
+/// An extension point: the layer answers with it, and so can code that verifies tokens itself
+/// (with [`Verifier::verify_access_token`](crate::Verifier::verify_access_token) outside tower,
+/// or a check of its own in a handler):
+///
+/// ```
+/// use tower_okta::{rejection_response, AuthError, ResponseBody, TokenError};
+///
+/// let error = AuthError::InvalidToken(TokenError::Expired);
+/// let response = rejection_response::<()>(&error, "orders-api");
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(
+///     response.headers()["www-authenticate"],
+///     r#"Bearer realm="orders-api", error="invalid_token", error_description="the token has expired""#
+/// );
+/// # let _: &ResponseBody<()> = response.body();
+/// ```
 #[must_use]
 pub fn rejection_response<B>(error: &AuthError, realm: &str) -> Response<ResponseBody<B>> {
     let kind = error.kind();
-    let status = match kind {
-        ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
-        ErrorKind::InsufficientScope => StatusCode::FORBIDDEN,
-        ErrorKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::UNAUTHORIZED,
-    };
+    let status = kind.status();
     let (code, description) = match kind {
         ErrorKind::MissingToken => ("unauthorized", "a bearer token is required"),
         ErrorKind::KeysUnavailable => (
             "temporarily_unavailable",
             "the token issuer's signing keys are unavailable; try again later",
+        ),
+        ErrorKind::IntrospectionUnavailable => (
+            "temporarily_unavailable",
+            "the token issuer cannot confirm the token is active; try again later",
         ),
         _ => (
             kind.error_code().unwrap_or("invalid_token"),
@@ -49,7 +67,7 @@ pub fn rejection_response<B>(error: &AuthError, realm: &str) -> Response<Respons
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if kind != ErrorKind::KeysUnavailable {
+    if !kind.is_unavailable() {
         if let Ok(value) = HeaderValue::from_str(&www_authenticate(error, realm)) {
             headers.insert(WWW_AUTHENTICATE, value);
         }
@@ -62,16 +80,27 @@ pub fn rejection_response<B>(error: &AuthError, realm: &str) -> Response<Respons
 /// see `UNAUTHENTICATED` (missing, malformed or invalid token), `PERMISSION_DENIED` (insufficient
 /// scope) or `UNAVAILABLE` (keys unavailable) instead of a protocol error. The
 /// `WWW-Authenticate` challenge is kept as metadata.
+///
+/// An extension point, like [`rejection_response`], for gRPC services:
+///
+/// ```
+/// use tower_okta::{grpc_rejection_response, AuthError};
+///
+/// let response = grpc_rejection_response::<()>(&AuthError::MissingToken, "api");
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(response.headers()["grpc-status"], "16"); // UNAUTHENTICATED
+/// ```
 #[must_use]
 pub fn grpc_rejection_response<B>(error: &AuthError, realm: &str) -> Response<ResponseBody<B>> {
     let kind = error.kind();
     let code = match kind {
         ErrorKind::InsufficientScope => "7",
-        ErrorKind::KeysUnavailable => "14",
+        _ if kind.is_unavailable() => "14",
         _ => "16",
     };
     let message = error.description().unwrap_or(match kind {
         ErrorKind::KeysUnavailable => "the token issuer's signing keys are unavailable",
+        ErrorKind::IntrospectionUnavailable => "token introspection is unavailable",
         _ => "a bearer token is required",
     });
     let mut response = Response::new(ResponseBody::full(Bytes::new()));
@@ -81,11 +110,23 @@ pub fn grpc_rejection_response<B>(error: &AuthError, realm: &str) -> Response<Re
     if let Ok(value) = HeaderValue::from_str(&grpc_percent_encode(message)) {
         headers.insert("grpc-message", value);
     }
-    if kind != ErrorKind::KeysUnavailable {
+    if !kind.is_unavailable() {
         if let Ok(value) = HeaderValue::from_str(&www_authenticate(error, realm)) {
             headers.insert(WWW_AUTHENTICATE, value);
         }
     }
+    response
+}
+
+/// The 500 answer of a guard on a route where no auth layer ran: a server misconfiguration,
+/// explained in plain text (the message names a type, never request content).
+pub(crate) fn missing_layer_response<B>(message: String) -> Response<ResponseBody<B>> {
+    let mut response = Response::new(ResponseBody::full(Bytes::from(message)));
+    *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     response
 }
 
@@ -98,16 +139,10 @@ pub(crate) fn is_grpc(headers: &http::HeaderMap) -> bool {
 }
 
 /// gRPC's `grpc-message` encoding: printable ASCII except `%` as is, the rest percent-encoded.
+const GRPC_MESSAGE: &AsciiSet = &CONTROLS.add(b'%');
+
 fn grpc_percent_encode(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    for b in message.bytes() {
-        if (0x20..=0x7e).contains(&b) && b != b'%' {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(message, GRPC_MESSAGE).to_string()
 }
 
 /// The `WWW-Authenticate` challenge for an error.
@@ -222,6 +257,7 @@ impl<B: Body<Data = Bytes>> Body for ResponseBody<B> {
 mod tests {
     use super::*;
     use crate::error::{RequestError, TokenError};
+    use http::StatusCode;
 
     fn header(e: &AuthError) -> Option<String> {
         let r: Response<ResponseBody<String>> = rejection_response(e, "api");

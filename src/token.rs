@@ -1,8 +1,8 @@
 //! Compact JWS parsing: the strict split, strict base64url, and strict JSON for the header and the
 //! registered claims.
 //!
-//! Nothing here trusts the token: it only checks its form. The verification path in
-//! [`verifier`](crate::verifier) decides what the parsed values mean.
+//! Nothing here trusts the token: it only checks its form. The verification path (`verifier.rs`)
+//! and the claim rules (`validate.rs`) decide what the parsed values mean.
 //!
 //! What "strict" means here (RFC 7515, RFC 8725):
 //! - compact form only: exactly three non-empty parts separated by `.`; five parts is a JWE and is
@@ -15,32 +15,16 @@
 //!   string or an array of strings, `exp`/`nbf`/`iat` integer numbers of seconds.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 use std::fmt;
 
-use base64::alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use crate::b64::STRICT_B64;
+use crate::claims::Audience;
 use crate::error::TokenError;
-
-/// base64url with no padding and no non-zero trailing bits: exactly one encoding per byte string.
-pub(crate) const STRICT_B64: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
-        .with_decode_allow_trailing_bits(false),
-);
-
-/// The largest numeric date accepted (9999-12-31T23:59:59Z); larger values are absurd.
-const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
-
-/// Marker in serde errors raised for a repeated JSON key.
-const DUPLICATE_KEY: &str = "tower-okta: duplicate key";
+use crate::json::{classify, once, CowStr, NumericDate, SeenKeys, StrictAny};
 
 /// The three parts of a compact JWS, still encoded.
 #[derive(Debug, Clone, Copy)]
@@ -166,16 +150,6 @@ impl<const N: usize> Inline<N> {
     }
 }
 
-fn classify(e: serde_json::Error) -> TokenError {
-    if e.is_data() && e.to_string().starts_with(DUPLICATE_KEY) {
-        TokenError::DuplicateKey
-    } else if e.is_data() {
-        TokenError::InvalidClaim
-    } else {
-        TokenError::Malformed
-    }
-}
-
 /// The JOSE header fields that matter. `jku`, `x5u`, `jwk` and `x5c` are deliberately ignored:
 /// keys come only from the issuer's JWKS.
 #[derive(Debug)]
@@ -185,6 +159,21 @@ pub(crate) struct Header<'a> {
     pub(crate) typ: Option<Cow<'a, str>>,
     /// A `crit` parameter was present (in any form).
     pub(crate) crit: bool,
+}
+
+/// The `typ` of access tokens from Okta's org authorization server.
+const OKTA_INTERNAL_TYP: &str = "application/okta-internal-at+jwt";
+
+impl Header<'_> {
+    /// True for an access token of Okta's org authorization server. RFC 7515 section 4.1.9:
+    /// media types compare case-insensitively, and a `typ` without `/` stands for
+    /// `application/<typ>`.
+    pub(crate) fn is_okta_internal(&self) -> bool {
+        let short = &OKTA_INTERNAL_TYP["application/".len()..];
+        self.typ.as_deref().is_some_and(|typ| {
+            typ.eq_ignore_ascii_case(OKTA_INTERNAL_TYP) || typ.eq_ignore_ascii_case(short)
+        })
+    }
 }
 
 /// Parses a decoded JOSE header.
@@ -204,12 +193,12 @@ pub(crate) enum RawAudience<'a> {
 }
 
 impl RawAudience<'_> {
-    /// The owned [`Audience`](crate::Audience).
-    pub(crate) fn into_owned(self) -> crate::Audience {
+    /// The owned [`Audience`](Audience).
+    pub(crate) fn into_owned(self) -> Audience {
         match self {
-            RawAudience::One(a) => crate::Audience::One(a.into_owned()),
+            RawAudience::One(a) => Audience::One(a.into_owned()),
             RawAudience::Many(list) => {
-                crate::Audience::Many(list.into_iter().map(Cow::into_owned).collect())
+                Audience::Many(list.into_iter().map(Cow::into_owned).collect())
             }
         }
     }
@@ -272,157 +261,6 @@ fn parse_with(json: &str, seed: ClaimsSeed) -> Result<RawClaims<'_>, TokenError>
     Ok(claims)
 }
 
-// ---------------------------------------------------------------------------------------------
-// serde plumbing
-
-/// A string that borrows from the input when it has no escapes.
-pub(crate) struct CowStr<'a>(pub(crate) Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for CowStr<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = CowStr<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(CowStr(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// The keys seen so far in one JSON object: a short inline list (no allocation for the usual
-/// token), then a set for large objects so that a token full of keys cannot make the check
-/// quadratic.
-struct SeenKeys<'de> {
-    small: [Cow<'de, str>; SeenKeys::SMALL],
-    len: usize,
-    large: Option<HashSet<Cow<'de, str>>>,
-}
-
-impl SeenKeys<'_> {
-    const SMALL: usize = 16;
-}
-
-impl<'de> Default for SeenKeys<'de> {
-    fn default() -> Self {
-        SeenKeys {
-            small: std::array::from_fn(|_| Cow::Borrowed("")),
-            len: 0,
-            large: None,
-        }
-    }
-}
-
-impl<'de> SeenKeys<'de> {
-    /// Records `key`; errors if it was seen before.
-    fn insert<E: de::Error>(&mut self, key: Cow<'de, str>) -> Result<(), E> {
-        let fresh = if let Some(set) = &mut self.large {
-            set.insert(key)
-        } else if self.small[..self.len].contains(&key) {
-            false
-        } else if let Some(slot) = self.small.get_mut(self.len) {
-            *slot = key;
-            self.len += 1;
-            true
-        } else {
-            let mut set: HashSet<Cow<'de, str>> =
-                self.small.iter_mut().map(std::mem::take).collect();
-            let fresh = set.insert(key);
-            self.large = Some(set);
-            fresh
-        };
-        if fresh {
-            Ok(())
-        } else {
-            Err(E::custom(DUPLICATE_KEY))
-        }
-    }
-}
-
-/// Any JSON value, walked only to refuse repeated keys in nested objects.
-struct StrictAny;
-
-impl<'de> Deserialize<'de> for StrictAny {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = StrictAny;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<StrictAny, E> {
-                Ok(StrictAny)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<StrictAny, E> {
-                Ok(StrictAny)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<StrictAny, E> {
-                Ok(StrictAny)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<StrictAny, E> {
-                Ok(StrictAny)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<StrictAny, E> {
-                Ok(StrictAny)
-            }
-            fn visit_unit<E>(self) -> Result<StrictAny, E> {
-                Ok(StrictAny)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StrictAny, A::Error> {
-                while seq.next_element::<StrictAny>()?.is_some() {}
-                Ok(StrictAny)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrictAny, A::Error> {
-                let mut seen = SeenKeys::default();
-                while let Some(CowStr(key)) = map.next_key()? {
-                    seen.insert(key)?;
-                    map.next_value::<StrictAny>()?;
-                }
-                Ok(StrictAny)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A NumericDate: an integer number of seconds in a sane range. Strings and fractions are refused.
-struct NumericDate(i64);
-
-impl<'de> Deserialize<'de> for NumericDate {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = NumericDate;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an integer number of seconds")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<NumericDate, E> {
-                if (0..=MAX_NUMERIC_DATE).contains(&v) {
-                    Ok(NumericDate(v))
-                } else {
-                    Err(E::custom("numeric date out of range"))
-                }
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<NumericDate, E> {
-                i64::try_from(v)
-                    .map_err(|_| E::custom("numeric date out of range"))
-                    .and_then(|v| self.visit_i64(v))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 impl<'de> Deserialize<'de> for RawAudience<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -447,19 +285,6 @@ impl<'de> Deserialize<'de> for RawAudience<'de> {
         }
         d.deserialize_any(V)
     }
-}
-
-/// Reads a value for a key that must not repeat.
-fn once<'de, A, T>(map: &mut A, slot: &mut Option<T>) -> Result<(), A::Error>
-where
-    A: MapAccess<'de>,
-    T: Deserialize<'de>,
-{
-    if slot.is_some() {
-        return Err(de::Error::custom(DUPLICATE_KEY));
-    }
-    *slot = Some(map.next_value()?);
-    Ok(())
 }
 
 impl<'de> Deserialize<'de> for Header<'de> {

@@ -12,16 +12,11 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Which profile a token was verified under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CachedProfile {
-    Access,
-    Id,
-}
+use crate::validate::TokenKind;
 
 struct Entry {
     claims: Arc<dyn Any + Send + Sync>,
-    profile: CachedProfile,
+    kind: TokenKind,
     /// Index of the token's issuer in the verifier.
     issuer: usize,
     kid: Box<str>,
@@ -55,19 +50,17 @@ impl TokenCache {
         }
     }
 
-    /// The cached claims of `token`, if it was verified under `profile` into a `C`, has not
+    /// The cached claims of `token`, if it was verified as a `kind` token into a `C`, has not
     /// expired at `now_ms`, and its key is still known.
     pub(crate) fn get<C: Send + Sync + 'static>(
         &self,
         token: &str,
-        profile: CachedProfile,
+        kind: TokenKind,
         now_ms: i64,
         key_known: impl FnOnce(usize, &str) -> bool,
     ) -> Option<Arc<C>> {
         let entry = self.entries.get(token)?;
-        if entry.profile != profile
-            || now_ms >= entry.expires_ms
-            || !key_known(entry.issuer, &entry.kid)
+        if entry.kind != kind || now_ms >= entry.expires_ms || !key_known(entry.issuer, &entry.kid)
         {
             return None;
         }
@@ -79,14 +72,14 @@ impl TokenCache {
         &self,
         token: &str,
         claims: Arc<C>,
-        profile: CachedProfile,
+        kind: TokenKind,
         (issuer, kid): (usize, &str),
         now_ms: i64,
         valid_until_ms: i64,
     ) {
         let entry = Entry {
             claims,
-            profile,
+            kind,
             issuer,
             kid: kid.into(),
             expires_ms: now_ms.saturating_add(self.ttl_ms).min(valid_until_ms),

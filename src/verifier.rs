@@ -7,40 +7,33 @@
 //!    ([`token::split_and_decode`]);
 //! 2. **Header** - no duplicate keys, no `crit`, not an Okta org-server token, `alg` in the
 //!    allow-list, `kid` present; `jku`/`x5u`/`jwk`/`x5c` ignored;
-//! 3. **Claims** - strict JSON with typed registered claims; `iss` exact match, `aud` accepted,
-//!    `exp`/`nbf`/`iat` against the clock with leeway, `sub` present, and the token profile
+//! 3. **Claims** - one strict JSON pass with typed registered claims, then the claim rules
+//!    ([`validate::check`], a pure function): `iss` exact match, `aud` accepted,
+//!    `exp`/`nbf`/`iat` against the clock with leeway, `sub` present, and the token kind
 //!    (access token vs ID token);
 //! 4. **Key** - the cached key for `kid`; if none, one shared JWKS fetch ([`Jwks`]);
 //! 5. **Signature** - aws-lc-rs with the key parsed when the JWKS was fetched;
-//! 6. **Typed claims** - the payload deserialized into the caller's type.
+//! 6. **Typed claims** - built by the [`Decoder`] the caller chose once.
+//!
+//! The layer (`layer.rs`) calls [`Verifier::verify_shared`], which adds the verified-token cache
+//! in front of these steps; the `verify_*` methods call them directly.
 
-use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
 use crate::algorithm::Algorithm;
-use crate::builder::VerifierBuilder;
-use crate::claims::{AccessClaims, Extra, IdClaims};
+use crate::claims::{AccessClaims, IdClaims};
 use crate::clock::Clock;
+use crate::decode::Decoder;
 use crate::diagnose::Diagnostics;
 use crate::error::{AuthError, TokenError};
 use crate::introspect::Introspector;
 use crate::jwks::{Jwks, JwksStats};
-use crate::layer::OktaAuthLayer;
-use crate::token::{self, AccessRest, RawClaims};
-use crate::token_cache::{CachedProfile, TokenCache};
-
-/// The `typ` of access tokens from Okta's org authorization server.
-const OKTA_INTERNAL_TYP: &str = "application/okta-internal-at+jwt";
-
-/// RFC 7515 section 4.1.9: media types compare case-insensitively, and a `typ` without `/`
-/// stands for `application/<typ>`.
-fn is_okta_internal_typ(typ: &str) -> bool {
-    let short = &OKTA_INTERNAL_TYP["application/".len()..];
-    typ.eq_ignore_ascii_case(OKTA_INTERNAL_TYP) || typ.eq_ignore_ascii_case(short)
-}
+use crate::token::{self, RawClaims};
+use crate::token_cache::TokenCache;
+use crate::validate::{self, Rules, TokenKind};
 
 /// Verifies Okta access tokens and ID tokens for one issuer.
 ///
@@ -61,25 +54,15 @@ pub struct Verifier {
     inner: Arc<Inner>,
 }
 
-/// An accepted issuer and its key source.
-#[derive(Debug)]
-pub(crate) struct Issuer {
-    pub(crate) url: String,
-    pub(crate) jwks: Arc<Jwks>,
-}
-
+/// Everything a verifier holds, built once by [`VerifierBuilder`](crate::VerifierBuilder).
 pub(crate) struct Inner {
-    /// The configured issuer first, then any additional ones.
-    pub(crate) issuers: Vec<Issuer>,
-    /// The issuer URLs, in the same order (for the claim check and diagnostics).
-    pub(crate) issuer_urls: Vec<String>,
-    pub(crate) client_id: String,
-    pub(crate) audiences: Vec<String>,
-    pub(crate) leeway: i64,
+    /// The claim rules (issuers, audiences, leeway, token kinds).
+    pub(crate) rules: Rules,
+    /// The key source of each accepted issuer, in the order of `rules.issuers`.
+    pub(crate) jwks: Vec<Arc<Jwks>>,
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) max_token_size: usize,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) id_tokens_only: bool,
     pub(crate) realm: String,
     pub(crate) token_cache: Option<TokenCache>,
     /// Record `sub` and `cid` on the verification span.
@@ -92,29 +75,20 @@ pub(crate) struct Inner {
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verifier")
-            .field("issuers", &self.inner.issuer_urls)
-            .field("client_id", &self.inner.client_id)
-            .field("audiences", &self.inner.audiences)
-            .field("leeway_secs", &self.inner.leeway)
+            .field("issuers", &self.inner.rules.issuers)
+            .field("client_id", &self.inner.rules.client_id)
+            .field("audiences", &self.inner.rules.audiences)
+            .field("leeway_secs", &self.inner.rules.leeway)
             .field("algorithms", &self.inner.algorithms)
             .field("max_token_size", &self.inner.max_token_size)
             .finish_non_exhaustive()
     }
 }
 
-/// Which kind of token is expected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Profile<'n> {
-    /// An access token: `cid` or `scp` present, no `nonce`, `at_hash` or `c_hash`.
-    Access,
-    /// An ID token: audience is the client ID; no `cid`, `scp` or `uid`; `nonce` checked if given.
-    Id { nonce: Option<&'n str> },
-}
-
 /// What the token cache needs to know of a verified token.
 pub(crate) struct Verified<'a> {
     pub(crate) exp: i64,
-    /// Index of the token's issuer in `Inner::issuers`.
+    /// Index of the token's issuer in `Inner::jwks`.
     pub(crate) issuer: usize,
     pub(crate) kid: &'a str,
 }
@@ -136,20 +110,6 @@ impl From<TokenError> for Pending {
 }
 
 impl Verifier {
-    /// A builder; see [`VerifierBuilder`].
-    pub fn builder() -> VerifierBuilder {
-        VerifierBuilder::new()
-    }
-
-    /// A verifier configured from `OKTA_ISSUER`, `OKTA_CLIENT_ID` and optionally `OKTA_AUDIENCE`
-    /// (see [`VerifierBuilder::from_env`]).
-    ///
-    /// # Errors
-    /// A [`ConfigError`](crate::ConfigError) if a variable is missing or invalid.
-    pub fn from_env() -> Result<Verifier, crate::ConfigError> {
-        VerifierBuilder::from_env().build()
-    }
-
     pub(crate) fn from_inner(inner: Inner) -> Verifier {
         Verifier {
             inner: Arc::new(inner),
@@ -159,25 +119,25 @@ impl Verifier {
     /// The configured issuer.
     #[must_use]
     pub fn issuer(&self) -> &str {
-        &self.inner.issuer_urls[0]
+        &self.inner.rules.issuers[0]
     }
 
     /// Every accepted issuer: the configured one first, then the additional ones.
     #[must_use]
     pub fn issuers(&self) -> &[String] {
-        &self.inner.issuer_urls
+        &self.inner.rules.issuers
     }
 
     /// The SPA's client ID.
     #[must_use]
     pub fn client_id(&self) -> &str {
-        &self.inner.client_id
+        &self.inner.rules.client_id
     }
 
     /// The accepted access-token audiences.
     #[must_use]
     pub fn audiences(&self) -> &[String] {
-        &self.inner.audiences
+        &self.inner.rules.audiences
     }
 
     /// The `realm` used in `WWW-Authenticate`.
@@ -189,22 +149,20 @@ impl Verifier {
     /// JWKS counters of the configured issuer.
     #[must_use]
     pub fn jwks_stats(&self) -> JwksStats {
-        self.inner.issuers[0].jwks.stats()
+        self.inner.jwks[0].stats()
     }
 
     /// JWKS counters of one of the accepted issuers.
     #[must_use]
     pub fn jwks_stats_for(&self, issuer: &str) -> Option<JwksStats> {
-        self.inner
-            .issuers
-            .iter()
-            .find(|i| i.url == issuer)
-            .map(|i| i.jwks.stats())
+        let index = self.inner.rules.issuers.iter().position(|i| i == issuer)?;
+        self.inner.jwks.get(index).map(|jwks| jwks.stats())
     }
 
     /// The configured issuer's key cache lookup, as on the hot path (for the benchmarks).
+    #[cfg(feature = "__private")]
     pub(crate) fn key_is_cached(&self, kid: &str, now_ms: i64) -> bool {
-        self.inner.issuers[0].jwks.cached(kid, now_ms).is_some()
+        self.inner.jwks[0].cached(kid, now_ms).is_some()
     }
 
     /// Entries in the verified-token cache (0 when it is off).
@@ -219,24 +177,11 @@ impl Verifier {
     /// # Errors
     /// [`AuthError::KeysUnavailable`] if the keys of an issuer could not be fetched.
     pub async fn refresh_keys(&self) -> Result<(), AuthError> {
-        for issuer in &self.inner.issuers {
+        for jwks in &self.inner.jwks {
             // A kid that cannot exist: asks for a fetch, respecting the cooldown.
-            issuer.jwks.key_after_fetch("").await?;
+            jwks.key_after_fetch("").await?;
         }
         Ok(())
-    }
-
-    /// A layer that requires a valid access token and inserts `Arc<AccessClaims>` into request
-    /// extensions.
-    #[must_use]
-    pub fn layer(&self) -> OktaAuthLayer<AccessClaims> {
-        OktaAuthLayer::access(self.clone())
-    }
-
-    /// A layer that requires a valid ID token and inserts `Arc<IdClaims>` into request extensions.
-    #[must_use]
-    pub fn id_token_layer(&self) -> OktaAuthLayer<IdClaims> {
-        OktaAuthLayer::id(self.clone())
     }
 
     /// Verifies an access token and returns its claims.
@@ -245,7 +190,8 @@ impl Verifier {
     /// [`AuthError::InvalidToken`] with the reason, or [`AuthError::KeysUnavailable`] if the
     /// signing keys cannot be fetched.
     pub async fn verify_access_token(&self, token: &str) -> Result<AccessClaims, AuthError> {
-        self.verify(token, Profile::Access).await
+        self.verify(token, TokenKind::Access, None, Decoder::ACCESS)
+            .await
     }
 
     /// Verifies an access token into the caller's claims type.
@@ -253,11 +199,12 @@ impl Verifier {
     /// # Errors
     /// As [`verify_access_token`](Self::verify_access_token); a payload that does not fit `C`
     /// gives [`TokenError::InvalidClaim`].
-    pub async fn verify_access_token_as<C: DeserializeOwned + 'static>(
+    pub async fn verify_access_token_as<C: DeserializeOwned>(
         &self,
         token: &str,
     ) -> Result<C, AuthError> {
-        self.verify(token, Profile::Access).await
+        self.verify(token, TokenKind::Access, None, Decoder::serde())
+            .await
     }
 
     /// Verifies an ID token; with `nonce`, its `nonce` claim must equal it.
@@ -269,30 +216,34 @@ impl Verifier {
         token: &str,
         nonce: Option<&str>,
     ) -> Result<IdClaims, AuthError> {
-        self.verify(token, Profile::Id { nonce }).await
+        self.verify(token, TokenKind::Id, nonce, Decoder::serde())
+            .await
     }
 
     /// Verifies an ID token into the caller's claims type.
     ///
     /// # Errors
     /// As [`verify_id_token`](Self::verify_id_token).
-    pub async fn verify_id_token_as<C: DeserializeOwned + 'static>(
+    pub async fn verify_id_token_as<C: DeserializeOwned>(
         &self,
         token: &str,
         nonce: Option<&str>,
     ) -> Result<C, AuthError> {
-        self.verify(token, Profile::Id { nonce }).await
+        self.verify(token, TokenKind::Id, nonce, Decoder::serde())
+            .await
     }
 
-    /// Verifies with at most one (shared) JWKS fetch.
-    pub(crate) async fn verify<C: DeserializeOwned + 'static>(
+    /// Verifies with at most one (shared) JWKS fetch; the `verify_*` methods end here.
+    async fn verify<C>(
         &self,
         token: &str,
-        profile: Profile<'_>,
+        kind: TokenKind,
+        nonce: Option<&str>,
+        decoder: Decoder<C>,
     ) -> Result<C, AuthError> {
         let attempt = || {
             let now_ms = self.inner.clock.now_millis();
-            self.verify_cached(token, profile, now_ms, |claims, _| claims)
+            self.verify_cached(token, kind, nonce, now_ms, decoder, |claims, _| claims)
         };
         let claims = match attempt() {
             Ok(claims) => claims,
@@ -301,15 +252,15 @@ impl Verifier {
                 self.after_fetch(issuer, &kid, attempt).await?
             }
         };
-        if self.introspects(profile) {
+        if self.introspects(kind) {
             self.introspect(token).await?;
         }
         Ok(claims)
     }
 
-    /// True if tokens of this profile are also introspected (access tokens, when configured).
-    pub(crate) fn introspects(&self, profile: Profile<'_>) -> bool {
-        profile == Profile::Access && self.inner.introspector.is_some()
+    /// True if tokens of this kind are also introspected (access tokens, when configured).
+    pub(crate) fn introspects(&self, kind: TokenKind) -> bool {
+        kind == TokenKind::Access && self.inner.introspector.is_some()
     }
 
     /// Asks Okta whether a locally verified token is still active.
@@ -327,43 +278,38 @@ impl Verifier {
     pub(crate) fn verify_shared<C>(
         &self,
         token: &str,
-        profile: Profile<'_>,
+        kind: TokenKind,
+        decoder: Decoder<C>,
     ) -> Result<Arc<C>, Pending>
     where
-        C: DeserializeOwned + Send + Sync + 'static,
+        C: Send + Sync + 'static,
     {
         // One clock read serves the token cache, the claim checks and the key cache.
         let now_ms = self.inner.clock.now_millis();
         let Some(cache) = &self.inner.token_cache else {
-            return self.verify_cached(token, profile, now_ms, |claims, _| Arc::new(claims));
-        };
-        let cached_profile = match profile {
-            Profile::Access => CachedProfile::Access,
-            Profile::Id { nonce: None } => CachedProfile::Id,
-            // A nonce is per sign-in: never served from the cache.
-            Profile::Id { nonce: Some(_) } => {
-                return self.verify_cached(token, profile, now_ms, |claims, _| Arc::new(claims))
-            }
+            return self.verify_cached(token, kind, None, now_ms, decoder, |claims, _| {
+                Arc::new(claims)
+            });
         };
         let key_known = |issuer: usize, kid: &str| {
             self.inner
-                .issuers
+                .jwks
                 .get(issuer)
-                .is_some_and(|i| i.jwks.contains(kid))
+                .is_some_and(|jwks| jwks.contains(kid))
         };
-        if let Some(hit) = cache.get(token, cached_profile, now_ms, key_known) {
+        if let Some(hit) = cache.get(token, kind, now_ms, key_known) {
             return Ok(hit);
         }
-        self.verify_cached(token, profile, now_ms, |claims, verified| {
+        self.verify_cached(token, kind, None, now_ms, decoder, |claims, verified| {
             let claims = Arc::new(claims);
             let valid_until_ms = verified
                 .exp
-                .saturating_add(self.inner.leeway)
+                .saturating_add(self.inner.rules.leeway)
                 .saturating_mul(1000);
             cache.insert(
                 token,
                 Arc::clone(&claims),
-                cached_profile,
+                kind,
                 (verified.issuer, verified.kid),
                 now_ms,
                 valid_until_ms,
@@ -377,12 +323,13 @@ impl Verifier {
         &self,
         token: &str,
         (issuer, kid): (usize, &str),
-        profile: Profile<'_>,
+        kind: TokenKind,
+        decoder: Decoder<C>,
     ) -> Result<Arc<C>, AuthError>
     where
-        C: DeserializeOwned + Send + Sync + 'static,
+        C: Send + Sync + 'static,
     {
-        self.after_fetch(issuer, kid, || self.verify_shared(token, profile))
+        self.after_fetch(issuer, kid, || self.verify_shared(token, kind, decoder))
             .await
     }
 
@@ -393,10 +340,10 @@ impl Verifier {
         kid: &str,
         attempt: impl FnOnce() -> Result<R, Pending>,
     ) -> Result<R, AuthError> {
-        let Some(issuer) = self.inner.issuers.get(issuer) else {
+        let Some(jwks) = self.inner.jwks.get(issuer) else {
             return Err(TokenError::WrongIssuer.into());
         };
-        if issuer.jwks.key_after_fetch(kid).await?.is_none() {
+        if jwks.key_after_fetch(kid).await?.is_none() {
             return Err(TokenError::UnknownKeyId.into());
         }
         match attempt() {
@@ -410,17 +357,17 @@ impl Verifier {
     /// Every check, using only cached keys. This is the hot path. `now_ms` is the clock read for
     /// the claim checks and the key cache; `finish` receives the typed claims and what the token
     /// cache needs to know of a verified token.
-    fn verify_cached<C: DeserializeOwned + 'static, R>(
+    fn verify_cached<C, R>(
         &self,
         token: &str,
-        profile: Profile<'_>,
+        kind: TokenKind,
+        nonce: Option<&str>,
         now_ms: i64,
+        decoder: Decoder<C>,
         finish: impl FnOnce(C, Verified<'_>) -> R,
     ) -> Result<R, Pending> {
         let inner = &*self.inner;
-        if profile == Profile::Access && inner.id_tokens_only {
-            return Err(TokenError::AccessTokensDisabled.into());
-        }
+        inner.rules.accepts(kind)?;
 
         // 1. Form. Every part is decoded before anything looks at a key, so a malformed token
         //    never causes a JWKS fetch.
@@ -431,7 +378,7 @@ impl Verifier {
         if header.crit {
             return Err(TokenError::CriticalHeader.into());
         }
-        if header.typ.as_deref().is_some_and(is_okta_internal_typ) {
+        if header.is_okta_internal() {
             return Err(TokenError::OrgAuthorizationServerToken.into());
         }
         let alg = Algorithm::from_name(&header.alg)
@@ -442,15 +389,15 @@ impl Verifier {
             .filter(|k| !k.is_empty())
             .ok_or(TokenError::MissingKeyId)?;
 
-        // 3. Claims. For the default claims type the strict pass also collects everything `AccessClaims` holds, so the
-        //    payload is read once.
-        let one_pass = TypeId::of::<C>() == TypeId::of::<AccessClaims>();
-        let mut claims = if one_pass {
+        // 3. Claims: one strict pass (for `AccessClaims` it also collects their fields), then
+        //    the rules, a pure function of the claims, the settings and the time.
+        let claims = if decoder.collect {
             token::parse_claims_collecting(&decoded.payload)?
         } else {
             token::parse_claims(&decoded.payload)?
         };
-        let (issuer, exp) = self.check_claims(&claims, profile, now_ms.div_euclid(1000))?;
+        let checked = validate::check(&claims, &inner.rules, kind, nonce, now_ms.div_euclid(1000))
+            .inspect_err(|e| self.diagnose(*e, &claims, kind))?;
         if inner.trace_identity {
             let span = tracing::Span::current();
             span.record("sub", claims.sub.as_deref());
@@ -458,9 +405,9 @@ impl Verifier {
         }
 
         // 4. Key: the token's issuer selects the key source.
-        let Some(key) = inner.issuers[issuer].jwks.cached(&kid, now_ms) else {
+        let Some(key) = inner.jwks[checked.issuer].cached(&kid, now_ms) else {
             return Err(Pending::FetchKey {
-                issuer,
+                issuer: checked.issuer,
                 kid: kid.into_owned(),
             });
         };
@@ -472,128 +419,32 @@ impl Verifier {
             decoded.signature.bytes(),
         )?;
 
-        // 6. Typed claims.
-        let typed: C = match claims.access.take() {
-            Some(rest) => {
-                let mut access = access_claims(claims, rest)?;
-                // The claims set's text moves into the claims: their `extra` map is built from
-                // it only if asked for.
-                access.extra = Extra::of_access_token(decoded.payload);
-                // `C` is `AccessClaims` here (`one_pass`); the downcast of a slot says so to
-                // the compiler without an allocation.
-                let mut slot: Option<C> = None;
-                if let Some(slot) =
-                    (&mut slot as &mut dyn Any).downcast_mut::<Option<AccessClaims>>()
-                {
-                    *slot = Some(access);
-                }
-                slot.ok_or(TokenError::InvalidClaim)?
-            }
-            None => serde_json::from_str(&decoded.payload).map_err(|_| TokenError::InvalidClaim)?,
-        };
+        // 6. Typed claims, built as the decoder chosen for this caller says.
+        let mut typed = (decoder.build)(claims, &decoded.payload)?;
+        (decoder.keep)(&mut typed, decoded.payload);
         Ok(finish(
             typed,
             Verified {
-                exp,
-                issuer,
+                exp: checked.exp,
+                issuer: checked.issuer,
                 kid: &kid,
             },
         ))
     }
 
-    /// The registered claims and the token profile; returns the issuer's index and `exp`.
-    fn check_claims(
-        &self,
-        claims: &RawClaims<'_>,
-        profile: Profile<'_>,
-        now: i64,
-    ) -> Result<(usize, i64), TokenError> {
+    /// The one-time hints for a setup that is subtly wrong (rejection path only).
+    fn diagnose(&self, error: TokenError, claims: &RawClaims<'_>, kind: TokenKind) {
         let inner = &*self.inner;
-        let issuer = claims
-            .iss
-            .as_deref()
-            .and_then(|iss| inner.issuer_urls.iter().position(|i| i == iss));
-        let Some(issuer) = issuer else {
-            if let Some(iss) = claims.iss.as_deref() {
-                inner.diagnostics.wrong_issuer(iss, &inner.issuer_urls);
+        match error {
+            TokenError::WrongIssuer => {
+                if let Some(iss) = claims.iss.as_deref() {
+                    inner.diagnostics.wrong_issuer(iss, &inner.rules.issuers);
+                }
             }
-            return Err(TokenError::WrongIssuer);
-        };
-        let accepted = match profile {
-            Profile::Access => inner.audiences.as_slice(),
-            Profile::Id { .. } => std::slice::from_ref(&inner.client_id),
-        };
-        if !claims
-            .aud
-            .as_ref()
-            .is_some_and(|aud| aud.contains_any(accepted))
-        {
-            inner
+            TokenError::WrongAudience => inner
                 .diagnostics
-                .wrong_audience(claims.aud.as_ref(), accepted);
-            return Err(TokenError::WrongAudience);
+                .wrong_audience(claims.aud.as_ref(), inner.rules.audiences_for(kind)),
+            _ => {}
         }
-
-        let leeway = inner.leeway;
-        let exp = match claims.exp {
-            Some(exp) if now < exp.saturating_add(leeway) => exp,
-            _ => return Err(TokenError::Expired),
-        };
-        if claims
-            .nbf
-            .is_some_and(|nbf| nbf > now.saturating_add(leeway))
-        {
-            return Err(TokenError::NotYetValid);
-        }
-        if claims
-            .iat
-            .is_some_and(|iat| iat > now.saturating_add(leeway))
-        {
-            return Err(TokenError::IssuedInFuture);
-        }
-        if claims.sub.is_none() {
-            return Err(TokenError::InvalidClaim);
-        }
-
-        match profile {
-            Profile::Access => {
-                let looks_like_id_token = claims.nonce.is_some() || claims.has_token_hash;
-                if looks_like_id_token || !(claims.cid.is_some() || claims.has_scp) {
-                    return Err(TokenError::NotAnAccessToken);
-                }
-            }
-            Profile::Id { nonce } => {
-                if claims.cid.is_some() || claims.has_scp || claims.has_uid {
-                    return Err(TokenError::NotAnIdToken);
-                }
-                if let Some(expected) = nonce {
-                    if claims.nonce.as_deref() != Some(expected) {
-                        return Err(TokenError::NonceMismatch);
-                    }
-                }
-            }
-        }
-        Ok((issuer, exp))
     }
-}
-
-/// `AccessClaims` from the single strict pass (the registered claims were checked already).
-fn access_claims(claims: RawClaims<'_>, rest: AccessRest) -> Result<AccessClaims, TokenError> {
-    let (Some(iss), Some(sub), Some(aud), Some(exp), Some(iat)) =
-        (claims.iss, claims.sub, claims.aud, claims.exp, claims.iat)
-    else {
-        return Err(TokenError::InvalidClaim);
-    };
-    Ok(AccessClaims {
-        iss: iss.into_owned(),
-        sub: sub.into_owned(),
-        aud: aud.into_owned(),
-        exp,
-        iat,
-        cid: claims.cid.map(std::borrow::Cow::into_owned),
-        uid: rest.uid,
-        scp: rest.scp,
-        jti: rest.jti,
-        extra: Extra::default(),
-    })
 }

@@ -1,6 +1,7 @@
 //! Valid tokens through the layer and through the verifier alone.
 
 mod common;
+use common::MockExt;
 
 use common::{app, get_with_token, send_with, start};
 use http::StatusCode;
@@ -140,7 +141,7 @@ async fn client_credentials_token_is_an_access_token_without_uid() {
 
 #[tokio::test]
 async fn audience_can_differ_from_the_client_id() {
-    let okta = tower_okta::mock::MockOkta::builder()
+    let okta = tower_okta_mock::MockOkta::builder()
         .audience("api://default")
         .start()
         .await

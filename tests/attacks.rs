@@ -17,6 +17,7 @@
 //! the crate echoes a token, a segment of it or any value it carries.
 
 mod common;
+use common::MockExt;
 #[path = "attacks/keys.rs"]
 mod keys;
 
@@ -41,11 +42,11 @@ use http::{HeaderValue, StatusCode};
 use keys::RawRsa;
 use num_bigint::BigUint;
 use serde_json::{json, Map, Value};
-use tower_okta::mock::{KeysFault, MockKey, MockOkta, TokenBuilder};
 use tower_okta::{
     AccessClaims, Algorithm, AuthError, Claims, IdClaims, RequestError, RequireGroupLayer,
     RequireScopeLayer, TokenError, Verifier,
 };
+use tower_okta_mock::{KeysFault, MockKey, MockOkta, TokenBuilder};
 
 // ---------------------------------------------------------------------------------------------
 // Rows

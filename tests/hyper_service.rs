@@ -1,5 +1,8 @@
 //! The layer in front of a plain hyper service (no axum), over real HTTP on loopback.
 
+mod common;
+use common::MockExt;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -10,8 +13,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tower::{service_fn, ServiceBuilder};
-use tower_okta::mock::MockOkta;
 use tower_okta::AccessClaims;
+use tower_okta_mock::MockOkta;
 
 async fn handler(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let sub = req

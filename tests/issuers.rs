@@ -1,12 +1,13 @@
 //! Several accepted issuers, and the diagnostics for a subtly wrong Okta setup.
 
 mod common;
+use common::MockExt;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use tower_okta::mock::MockOkta;
 use tower_okta::{AuthError, TokenError};
+use tower_okta_mock::MockOkta;
 
 #[tokio::test]
 async fn additional_issuers_each_use_their_own_keys() {

@@ -2,13 +2,14 @@
 //! and cooldown.
 
 mod common;
+use common::MockExt;
 
 use std::time::Duration;
 
 use common::{app, get_with_token};
 use http::StatusCode;
-use tower_okta::mock::{KeysFault, MockOkta};
 use tower_okta::{AuthError, TokenError};
+use tower_okta_mock::{KeysFault, MockOkta};
 
 #[tokio::test]
 async fn rotation_is_picked_up_with_one_fetch() {
@@ -250,7 +251,7 @@ async fn odd_keys_in_the_set_are_skipped() {
     short["kid"] = "short".into();
     short["n"] = "AQAB".into();
     let dup_a = good.with_kid("dup");
-    let dup_b = tower_okta::mock::MockKey::generate()
+    let dup_b = tower_okta_mock::MockKey::generate()
         .unwrap()
         .with_kid("dup");
     okta.set_extra_jwks(vec![enc, short, dup_a.jwk(), dup_b.jwk()]);

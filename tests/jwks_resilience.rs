@@ -3,12 +3,14 @@
 //! background refresh. Time is a `FixedClock` moved by hand; nothing here sleeps to decide.
 
 mod common;
+use common::MockExt;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tower_okta::mock::{KeysFault, MockOkta};
-use tower_okta::{AuthError, FixedClock, TokenError, Verifier};
+use tower_okta::clock::FixedClock;
+use tower_okta::{AuthError, TokenError, Verifier};
+use tower_okta_mock::{KeysFault, MockOkta};
 
 const T0: i64 = 1_800_000_000;
 

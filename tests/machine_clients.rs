@@ -2,6 +2,7 @@
 //! real HTTP against the mock Okta.
 
 mod common;
+use common::MockExt;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,10 +12,9 @@ use axum::Router;
 use common::get_with_token;
 use http::StatusCode;
 use tower_okta::client::{ClientCredentials, ClientError, OAuthErrorKind, SigningKey};
-use tower_okta::mock::{KeysFault, MockOkta};
-use tower_okta::{
-    AccessClaims, AuthError, Claims, FixedClock, Introspection, TokenError, WhenUnavailable,
-};
+use tower_okta::clock::FixedClock;
+use tower_okta::{AccessClaims, AuthError, Claims, Introspection, TokenError, WhenUnavailable};
+use tower_okta_mock::{KeysFault, MockOkta};
 
 const APP: &str = "0oa-ingestion-bot";
 
@@ -247,7 +247,7 @@ async fn introspecting(
 #[tokio::test]
 async fn revoked_tokens_are_refused_within_the_cache_ttl() {
     let (okta, verifier, clock) = introspecting(
-        Introspection::public_client(tower_okta::mock::DEFAULT_CLIENT_ID)
+        Introspection::public_client(tower_okta_mock::DEFAULT_CLIENT_ID)
             .cache_ttl(Duration::from_secs(30)),
     )
     .await;
@@ -285,7 +285,7 @@ async fn revoked_tokens_are_refused_within_the_cache_ttl() {
 #[tokio::test]
 async fn introspection_is_single_flight_per_token() {
     let (okta, verifier, _clock) = introspecting(Introspection::public_client(
-        tower_okta::mock::DEFAULT_CLIENT_ID,
+        tower_okta_mock::DEFAULT_CLIENT_ID,
     ))
     .await;
     verifier.refresh_keys().await.unwrap();
@@ -306,7 +306,7 @@ async fn introspection_is_single_flight_per_token() {
 #[tokio::test]
 async fn unavailable_introspection_trusts_local_verification_or_fails_closed() {
     let (okta, trusting, _clock) = introspecting(Introspection::public_client(
-        tower_okta::mock::DEFAULT_CLIENT_ID,
+        tower_okta_mock::DEFAULT_CLIENT_ID,
     ))
     .await;
     okta.set_introspect_fault(KeysFault::Status(500));
@@ -316,7 +316,7 @@ async fn unavailable_introspection_trusts_local_verification_or_fails_closed() {
         .is_ok());
 
     let (okta, closed, _clock) = introspecting(
-        Introspection::public_client(tower_okta::mock::DEFAULT_CLIENT_ID)
+        Introspection::public_client(tower_okta_mock::DEFAULT_CLIENT_ID)
             .when_unavailable(WhenUnavailable::FailClosed),
     )
     .await;
@@ -326,13 +326,20 @@ async fn unavailable_introspection_trusts_local_verification_or_fails_closed() {
             .verify_access_token(&okta.access_token())
             .await
             .unwrap_err(),
-        AuthError::KeysUnavailable
+        AuthError::IntrospectionUnavailable
     );
     let app = Router::new()
         .route("/x", get(|| async { "x" }))
         .layer(closed.layer());
     let answer = get_with_token(&app, "/x", &okta.access_token()).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+    // Its own answer, not the signing keys': no challenge, a body that says what is missing.
+    assert!(answer.www_authenticate().is_none(), "{answer:?}");
+    assert_eq!(answer.json()["error"], "temporarily_unavailable");
+    assert_eq!(
+        answer.json()["error_description"],
+        "the token issuer cannot confirm the token is active; try again later"
+    );
     // Forgeries never reach Okta: local verification comes first.
     let before = okta.introspection_count();
     get_with_token(&app, "/x", "not.a.token")
@@ -344,7 +351,7 @@ async fn unavailable_introspection_trusts_local_verification_or_fails_closed() {
 #[tokio::test]
 async fn rate_limited_introspection_backs_off() {
     let (okta, verifier, clock) = introspecting(
-        Introspection::public_client(tower_okta::mock::DEFAULT_CLIENT_ID)
+        Introspection::public_client(tower_okta_mock::DEFAULT_CLIENT_ID)
             .when_unavailable(WhenUnavailable::FailClosed),
     )
     .await;
@@ -352,7 +359,7 @@ async fn rate_limited_introspection_backs_off() {
     let first = okta.access_token();
     assert_eq!(
         verifier.verify_access_token(&first).await.unwrap_err(),
-        AuthError::KeysUnavailable
+        AuthError::IntrospectionUnavailable
     );
     assert_eq!(okta.introspection_count(), 1);
     // Paused: other tokens do not reach Okta during the backoff.
@@ -402,6 +409,6 @@ async fn a_confidential_client_introspects_with_private_key_jwt() {
             .verify_access_token(&okta.access_token())
             .await
             .unwrap_err(),
-        AuthError::KeysUnavailable
+        AuthError::IntrospectionUnavailable
     );
 }

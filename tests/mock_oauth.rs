@@ -3,6 +3,9 @@
 //! `/v1/userinfo`, `/v1/revoke`, `/v1/logout`, and their CORS headers. The tokens they issue are
 //! checked with the crate's own verifier.
 
+mod common;
+use common::MockExt;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -12,8 +15,8 @@ use base64::Engine;
 use reqwest::header::{self, HeaderMap};
 use reqwest::{redirect, Client, StatusCode};
 use serde_json::Value;
-use tower_okta::mock::{MockOkta, MockUser, DEFAULT_SPA_ORIGIN};
 use tower_okta::Verifier;
+use tower_okta_mock::{MockOkta, MockUser, DEFAULT_SPA_ORIGIN};
 use url::Url;
 
 const CALLBACK: &str = "http://localhost:8585/callback";
@@ -829,7 +832,7 @@ async fn userinfo_needs_a_valid_access_token() {
         userinfo(&okta, Some(&expired)).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    let stranger = tower_okta::mock::MockKey::generate().unwrap();
+    let stranger = tower_okta_mock::MockKey::generate().unwrap();
     let foreign = okta.access_token_builder().signed_with(&stranger).build();
     assert_eq!(
         userinfo(&okta, Some(&foreign)).await.status(),

@@ -19,8 +19,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use serde_json::json;
 use tower_okta::__private::{parse_jwks, parse_token};
-use tower_okta::mock::MockKey;
 use tower_okta::{bearer_token, AuthError, RequestError, TokenError};
+use tower_okta_mock::MockKey;
 
 /// Cases per property: enough to shake the parsers, few enough for a debug build in seconds.
 const CASES: u32 = 256;

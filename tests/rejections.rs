@@ -1,14 +1,16 @@
 //! Every row of the RFC 6750 table (DESIGN 3) and the token rules, through the real layer.
 
 mod common;
+use common::MockExt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use common::{app, get_with_token, send_with, start, Answer};
 use http::StatusCode;
 use serde_json::json;
-use tower_okta::mock::{MockKey, MockOkta};
-use tower_okta::{AuthError, FixedClock, TokenError};
+use tower_okta::clock::FixedClock;
+use tower_okta::{AuthError, TokenError};
+use tower_okta_mock::{MockKey, MockOkta};
 
 const AUTH: http::HeaderName = http::header::AUTHORIZATION;
 
@@ -399,7 +401,7 @@ async fn leeway_is_applied_to_exp_nbf_and_iat() {
 #[tokio::test]
 async fn keys_unavailable_is_503_without_challenge() {
     let okta = MockOkta::start().await.unwrap();
-    okta.set_keys_fault(tower_okta::mock::KeysFault::Status(500));
+    okta.set_keys_fault(tower_okta_mock::KeysFault::Status(500));
     let verifier = okta.verifier_builder().build().unwrap();
     let answer = get_with_token(&app(&verifier), "/api/me", &okta.access_token()).await;
     assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);

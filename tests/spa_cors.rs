@@ -2,6 +2,9 @@
 //! tower-okta layer (the shape of the `spa_cors` example): preflights need no token, and the
 //! layer's 401 answers carry the CORS headers so the SPA can read them.
 
+mod common;
+use common::MockExt;
+
 use axum::body::Body;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,8 +18,8 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_okta::mock::MockOkta;
 use tower_okta::{AccessClaims, Claims, Verifier};
+use tower_okta_mock::MockOkta;
 
 const SPA_ORIGIN: &str = "http://localhost:8585";
 

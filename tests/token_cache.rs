@@ -1,14 +1,16 @@
 //! The optional verified-token cache of the layer.
 
 mod common;
+use common::MockExt;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::{app, get_with_token};
 use http::StatusCode;
-use tower_okta::mock::MockOkta;
-use tower_okta::{ConfigError, FixedClock, Verifier};
+use tower_okta::clock::FixedClock;
+use tower_okta::{ConfigError, Verifier};
+use tower_okta_mock::MockOkta;
 
 const T0: i64 = 1_800_000_000;
 

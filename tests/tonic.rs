@@ -2,6 +2,9 @@
 //! 127.0.0.1 with `Server::builder().layer(...)`, called by tonic-health's generated client. The
 //! layer answers gRPC requests with gRPC statuses by itself.
 
+mod common;
+use common::MockExt;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -16,8 +19,8 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::health_server::HealthServer;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::server::{HealthReporter, HealthService};
-use tower_okta::mock::MockOkta;
 use tower_okta::AccessClaims;
+use tower_okta_mock::MockOkta;
 
 /// A mock Okta and a gRPC server behind the layer; `seen` holds the `sub` of every call that
 /// reached the health service.

@@ -26,7 +26,7 @@ use std::time::Instant;
 use aws_lc_rs::signature::{RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
 use base64::Engine;
 use criterion::Criterion;
-use tower_okta::mock::MockOkta;
+use tower_okta_mock::MockOkta;
 use tower_okta::AccessClaims;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -230,4 +230,17 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     peers(&mut c);
     c.final_summary();
+}
+
+/// A verifier builder preset with a mock's issuer, client ID and audience.
+trait MockExt {
+    fn verifier_builder(&self) -> tower_okta::VerifierBuilder;
+}
+
+impl MockExt for tower_okta_mock::MockOkta {
+    fn verifier_builder(&self) -> tower_okta::VerifierBuilder {
+        tower_okta::Verifier::builder()
+            .issuer(self.issuer())
+            .client_id(self.client_id())
+    }
 }

@@ -7,8 +7,27 @@ use axum::routing::get;
 use axum::{Json, Router};
 use http::{HeaderMap, Request, StatusCode};
 use tower::ServiceExt;
-use tower_okta::mock::MockOkta;
-use tower_okta::{AccessClaims, Claims, IdClaims, Verifier};
+use tower_okta::{AccessClaims, Claims, IdClaims, Verifier, VerifierBuilder};
+use tower_okta_mock::MockOkta;
+
+/// A verifier builder preset with a mock's issuer, client ID and audience (the mock is its own
+/// crate and knows nothing of tower-okta).
+pub trait MockExt {
+    fn verifier_builder(&self) -> VerifierBuilder;
+}
+
+impl MockExt for MockOkta {
+    fn verifier_builder(&self) -> VerifierBuilder {
+        let builder = Verifier::builder()
+            .issuer(self.issuer())
+            .client_id(self.client_id());
+        if self.audience() == self.client_id() {
+            builder
+        } else {
+            builder.audience(self.audience())
+        }
+    }
+}
 
 /// What came back.
 #[derive(Debug)]

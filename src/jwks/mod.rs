@@ -1,0 +1,352 @@
+//! The issuer's signing keys: the cache state machine ([`Jwks`]) over JWK import (`jwk.rs`) and
+//! fetching (`fetch.rs`).
+//!
+//! Keys are parsed once per fetch into ready-to-verify aws-lc-rs keys and held in a moka cache
+//! keyed by `kid`; a request whose `kid` is cached never waits on the network. A `kid` that is not
+//! cached leads to [`Jwks::key_after_fetch`], where one tokio mutex makes fetches single-flight:
+//! the first caller fetches, the others wait for it and then find the key (or learn that it does
+//! not exist). After a successful fetch no other fetch happens for a cooldown, however many
+//! unknown `kid`s arrive; after a failed one, retries back off from about 1 s to about 10 s.
+//! A fetch that fails never removes keys: the last good set keeps serving.
+//!
+//! Timing reads the verifier's [`Clock`], so tests of cooldown, lifetime and backoff are exact.
+
+mod fetch;
+mod jwk;
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::Url;
+
+use self::fetch::Fetcher;
+pub use self::jwk::KeyError;
+pub(crate) use self::jwk::{parse_jwk, parse_jwks, VerifyingKey, MAX_KEYS};
+use crate::algorithm::Algorithm;
+use crate::clock::Clock;
+use crate::error::AuthError;
+use crate::net::MAX_RESPONSE_BYTES;
+
+/// Settings of the JWKS fetcher and cache.
+#[derive(Debug, Clone)]
+pub(crate) struct JwksConfig {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) cooldown: Duration,
+    pub(crate) min_ttl: Duration,
+    pub(crate) max_ttl: Duration,
+    pub(crate) retry_initial: Duration,
+    pub(crate) retry_max: Duration,
+}
+
+impl Default for JwksConfig {
+    fn default() -> Self {
+        JwksConfig {
+            connect_timeout: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+            max_response_bytes: MAX_RESPONSE_BYTES,
+            cooldown: Duration::from_secs(30),
+            min_ttl: Duration::from_secs(5 * 60),
+            max_ttl: Duration::from_secs(24 * 60 * 60),
+            retry_initial: Duration::from_secs(1),
+            retry_max: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Fetch counters, for users' metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JwksStats {
+    /// JWKS fetches attempted.
+    pub fetches: u64,
+    /// Fetches that failed.
+    pub failures: u64,
+    /// Requests for an unknown `kid` answered from the cooldown without a fetch.
+    pub cooldown_hits: u64,
+    /// Keys in the current set.
+    pub keys: u64,
+    /// Key lookups answered from the cache.
+    pub cache_hits: u64,
+    /// Key lookups that missed the cache (each may wait for a fetch, or hit the cooldown).
+    pub cache_misses: u64,
+    /// Lifetime of the current set: its `Cache-Control: max-age`, clamped (zero before the first
+    /// successful fetch).
+    pub ttl: Duration,
+}
+
+#[derive(Debug)]
+struct FetchState {
+    /// Kids of the current set, to drop the ones a new set no longer has.
+    kids: Vec<String>,
+    /// When the last fetch started, in clock milliseconds.
+    last_attempt: Option<i64>,
+    last_ok: bool,
+    /// How long after `last_attempt` the next fetch may start: the cooldown after a success,
+    /// the jittered retry delay after a failure.
+    wait: Duration,
+    /// The next retry delay before jitter; doubles on each failure up to `retry_max`.
+    retry: Duration,
+}
+
+/// The issuer's key source: fetcher, cache and fetch coordination.
+#[derive(Debug)]
+pub(crate) struct Jwks {
+    issuer: String,
+    fetcher: Fetcher,
+    config: JwksConfig,
+    keys: moka::sync::Cache<String, Arc<VerifyingKey>>,
+    state: tokio::sync::Mutex<FetchState>,
+    clock: Arc<dyn Clock>,
+    /// When a background refresh is due, in clock milliseconds.
+    refresh_due_ms: AtomicI64,
+    refreshing: AtomicBool,
+    /// Lifetime of the current set, in seconds (0 before the first fetch).
+    ttl_secs: AtomicU64,
+    fetches: AtomicU64,
+    failures: AtomicU64,
+    cooldown_hits: AtomicU64,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
+}
+
+impl Jwks {
+    pub(crate) fn new(
+        issuer: String,
+        fallback_uri: Url,
+        configured_uri: Option<Url>,
+        http: reqwest::Client,
+        config: JwksConfig,
+        allowed: Vec<Algorithm>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let retry = config.retry_initial;
+        let fetcher = Fetcher {
+            issuer: issuer.clone(),
+            fallback_uri,
+            configured_uri,
+            discovered_uri: Mutex::new(None),
+            http,
+            allowed,
+            max_response_bytes: config.max_response_bytes,
+            min_ttl: config.min_ttl,
+            max_ttl: config.max_ttl,
+        };
+        Jwks {
+            issuer,
+            fetcher,
+            config,
+            keys: moka::sync::Cache::builder()
+                .max_capacity(MAX_KEYS as u64 * 2)
+                .build(),
+            state: tokio::sync::Mutex::new(FetchState {
+                kids: Vec::new(),
+                last_attempt: None,
+                last_ok: false,
+                wait: Duration::ZERO,
+                retry,
+            }),
+            clock,
+            refresh_due_ms: AtomicI64::new(i64::MAX),
+            refreshing: AtomicBool::new(false),
+            ttl_secs: AtomicU64::new(0),
+            fetches: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            cooldown_hits: AtomicU64::new(0),
+            cache_hits: AtomicU64::new(0),
+            cache_misses: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> JwksStats {
+        JwksStats {
+            fetches: self.fetches.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+            cooldown_hits: self.cooldown_hits.load(Ordering::Relaxed),
+            keys: self.keys.iter().count() as u64,
+            cache_hits: self.cache_hits.load(Ordering::Relaxed),
+            cache_misses: self.cache_misses.load(Ordering::Relaxed),
+            ttl: Duration::from_secs(self.ttl_secs.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// The cached key for `kid`, without waiting. Starts a background refresh when one is due.
+    pub(crate) fn cached(self: &Arc<Self>, kid: &str, now_ms: i64) -> Option<Arc<VerifyingKey>> {
+        let Some(key) = self.keys.get(kid) else {
+            self.cache_misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        self.cache_hits.fetch_add(1, Ordering::Relaxed);
+        self.refresh_if_due(now_ms);
+        Some(key)
+    }
+
+    /// True if a key with this `kid` is in the current set (no counters, no refresh).
+    pub(crate) fn contains(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
+    }
+
+    /// The key for `kid` after at most one (shared) fetch.
+    ///
+    /// `Ok(None)`: the issuer's current set has no such key (401). `Err`: the keys could not be
+    /// fetched and this `kid` is not cached (503).
+    pub(crate) async fn key_after_fetch(
+        &self,
+        kid: &str,
+    ) -> Result<Option<Arc<VerifyingKey>>, AuthError> {
+        let mut state = self.state.lock().await;
+        if let Some(key) = self.keys.get(kid) {
+            return Ok(Some(key));
+        }
+        if let Some(last) = state.last_attempt {
+            let now = self.clock.now_millis();
+            // A clock that went back counts as time passed.
+            if now >= last && now - last < millis(state.wait) {
+                self.cooldown_hits.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(
+                    issuer = %self.issuer,
+                    last_fetch_ok = state.last_ok,
+                    "unknown kid within the JWKS fetch cooldown; not fetching"
+                );
+                return if state.last_ok {
+                    Ok(None)
+                } else {
+                    Err(AuthError::KeysUnavailable)
+                };
+            }
+        }
+        self.fetch_locked(&mut state).await;
+        if state.last_ok {
+            Ok(self.keys.get(kid))
+        } else {
+            Err(AuthError::KeysUnavailable)
+        }
+    }
+
+    fn refresh_if_due(self: &Arc<Self>, now_ms: i64) {
+        if now_ms < self.refresh_due_ms.load(Ordering::Relaxed)
+            || self.refreshing.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.refreshing.store(false, Ordering::Release);
+            return;
+        };
+        /// Clears the flag however the task ends (also if its runtime shuts down mid-fetch).
+        struct Done(Arc<Jwks>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.refreshing.store(false, Ordering::Release);
+            }
+        }
+        let done = Done(Arc::clone(self));
+        runtime.spawn(async move {
+            let this = &done.0;
+            let mut state = this.state.lock().await;
+            // Another fetch may have happened while waiting for the lock.
+            if this.clock.now_millis() >= this.refresh_due_ms.load(Ordering::Relaxed) {
+                tracing::debug!(issuer = %this.issuer, "JWKS background refresh");
+                this.fetch_locked(&mut state).await;
+            }
+        });
+    }
+
+    /// Fetches the set now, with the fetch lock held, and records the outcome.
+    async fn fetch_locked(&self, state: &mut FetchState) {
+        let started = std::time::Instant::now();
+        state.last_attempt = Some(self.clock.now_millis());
+        tracing::debug!(issuer = %self.issuer, "JWKS fetch started");
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        match self.fetcher.fetch().await {
+            Ok((set, ttl, url)) => {
+                let new_kids: Vec<String> = set.keys.iter().map(|(k, _)| k.clone()).collect();
+                for (kid, key) in set.keys {
+                    self.keys.insert(kid, key);
+                }
+                let added = new_kids.iter().filter(|k| !state.kids.contains(k)).count();
+                let mut removed = 0;
+                for old in &state.kids {
+                    if !new_kids.contains(old) {
+                        self.keys.invalidate(old);
+                        removed += 1;
+                    }
+                }
+                if !state.kids.is_empty() && (added > 0 || removed > 0) {
+                    tracing::info!(issuer = %self.issuer, added, removed, "JWKS key rotation");
+                }
+                state.kids = new_kids;
+                state.last_ok = true;
+                state.wait = self.config.cooldown;
+                state.retry = self.config.retry_initial;
+                self.ttl_secs.store(ttl.as_secs(), Ordering::Relaxed);
+                // Refresh in the background once 90% of the lifetime has passed.
+                let refresh_in = ttl.mul_f64(0.9);
+                self.schedule_refresh(refresh_in);
+                tracing::info!(
+                    issuer = %self.issuer,
+                    %url,
+                    status = 200,
+                    keys = state.kids.len(),
+                    skipped = set.skipped.len(),
+                    ttl_secs = ttl.as_secs(),
+                    duration_ms = started.elapsed().as_millis() as u64,
+                    "JWKS fetched"
+                );
+                for (index, why) in &set.skipped {
+                    tracing::warn!(issuer = %self.issuer, index, reason = %why, "JWKS key skipped");
+                }
+            }
+            Err(error) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                state.last_ok = false;
+                let wait = jitter(state.retry);
+                state.wait = wait;
+                state.retry = (state.retry * 2).min(self.config.retry_max);
+                self.schedule_refresh(wait);
+                tracing::warn!(
+                    issuer = %self.issuer,
+                    %error,
+                    retry_in_ms = wait.as_millis() as u64,
+                    stale_keys = state.kids.len(),
+                    duration_ms = started.elapsed().as_millis() as u64,
+                    "JWKS fetch failed"
+                );
+            }
+        }
+    }
+
+    fn schedule_refresh(&self, after: Duration) {
+        let at = self.clock.now_millis().saturating_add(millis(after));
+        self.refresh_due_ms.store(at, Ordering::Relaxed);
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// `d` scaled by a random factor in [0.8, 1.2).
+fn jitter(d: Duration) -> Duration {
+    let mut byte = [0u8; 1];
+    let _ = aws_lc_rs::rand::fill(&mut byte);
+    d.mul_f64(0.8 + 0.4 * f64::from(byte[0]) / 256.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_in_range() {
+        for _ in 0..100 {
+            let j = jitter(Duration::from_secs(10));
+            assert!(
+                j >= Duration::from_secs(8) && j < Duration::from_secs(12),
+                "{j:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The crate's HTTP policy, in one place: which URLs may be fetched, how large an answer may be,
+//! and how forms are posted. Every outgoing request of the crate (JWKS and discovery fetches,
+//! introspection, client-credentials tokens) goes through these rules.
+
+use reqwest::Url;
+
+/// The largest response body the crate reads from any endpoint (1 MiB), unless a setting says
+/// otherwise (`VerifierBuilder::jwks_max_response_bytes`).
+pub(crate) const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// Why a URL may not be fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum UrlPolicyError {
+    #[error("it has no host")]
+    NoHost,
+    #[error("it must not contain credentials")]
+    Credentials,
+    #[error("it must use https (plain http only on loopback hosts)")]
+    PlainHttp,
+    #[error("it must be an https URL")]
+    NotHttps,
+}
+
+impl UrlPolicyError {
+    /// The fixed text, for configuration errors.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            UrlPolicyError::NoHost => "it has no host",
+            UrlPolicyError::Credentials => "it must not contain credentials",
+            UrlPolicyError::PlainHttp => "it must use https (plain http only on loopback hosts)",
+            UrlPolicyError::NotHttps => "it must be an https URL",
+        }
+    }
+}
+
+/// True for `localhost`, `127.0.0.0/8` and `::1`.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// https, or http on a loopback host; a host; no credentials.
+pub(crate) fn check_secure_url(url: &Url) -> Result<(), UrlPolicyError> {
+    if url.host().is_none() {
+        return Err(UrlPolicyError::NoHost);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UrlPolicyError::Credentials);
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        "http" => Err(UrlPolicyError::PlainHttp),
+        _ => Err(UrlPolicyError::NotHttps),
+    }
+}
+
+/// Why a capped read failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadError {
+    #[error("HTTP request failed: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("response larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+/// Reads a response body, refusing more than `max` bytes (announced or actual).
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, ReadError> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > max as u64)
+    {
+        return Err(ReadError::TooLarge(max));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > max {
+            return Err(ReadError::TooLarge(max));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// POSTs `form` as `application/x-www-form-urlencoded`, asking for JSON.
+pub(crate) async fn post_form(
+    http: &reqwest::Client,
+    url: &Url,
+    form: &[(&str, &str)],
+) -> Result<reqwest::Response, reqwest::Error> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    http.post(url.clone())
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(http::header::ACCEPT, "application/json")
+        .body(body)
+        .send()
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_policy() {
+        let check = |u: &str| check_secure_url(&Url::parse(u).unwrap());
+        assert_eq!(check("https://dev-1.okta.com/x"), Ok(()));
+        assert_eq!(check("http://127.0.0.1:1/x"), Ok(()));
+        assert_eq!(check("http://localhost:1/x"), Ok(()));
+        assert_eq!(check("http://[::1]:1/x"), Ok(()));
+        assert_eq!(
+            check("http://dev-1.okta.com/x"),
+            Err(UrlPolicyError::PlainHttp)
+        );
+        assert_eq!(
+            check("ftp://dev-1.okta.com/x"),
+            Err(UrlPolicyError::NotHttps)
+        );
+        assert_eq!(
+            check("https://u:p@dev-1.okta.com/x"),
+            Err(UrlPolicyError::Credentials)
+        );
+        assert_eq!(check("data:text/plain,x"), Err(UrlPolicyError::NoHost));
+        assert_eq!(
+            UrlPolicyError::PlainHttp.reason(),
+            UrlPolicyError::PlainHttp.to_string()
+        );
+    }
+}
