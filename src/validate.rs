@@ -194,7 +194,10 @@ mod tests {
     }
 
     /// A table row: the edits to the base claims, and the expected outcome.
-    type Row = (&'static [(&'static str, &'static str)], Result<(), TokenError>);
+    type Row = (
+        &'static [(&'static str, &'static str)],
+        Result<(), TokenError>,
+    );
     /// A row with the expected nonce too.
     type NonceRow = (
         &'static [(&'static str, &'static str)],

@@ -7,7 +7,9 @@ use axum::Router;
 use common::{get_with_token, send_with, start};
 use http::StatusCode;
 use serde_json::json;
-use tower_okta::{AccessClaims, AuthError, Claims, RequireGroupLayer, RequireScopeLayer};
+use tower_okta::{
+    AccessClaims, AuthError, Claims, Grants, IdClaims, RequireGroupLayer, RequireScopeLayer,
+};
 
 #[tokio::test]
 async fn scope_guards_answer_403_insufficient_scope() {
@@ -201,6 +203,124 @@ async fn handlers_can_check_scopes_with_question_mark() {
         get_with_token(&app, "/admin", &okta.access_token())
             .await
             .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn a_guard_without_an_auth_layer_is_a_500_naming_the_layer() {
+    let (okta, verifier) = start().await;
+    // The guard is there, the auth layer was forgotten: a misconfiguration, not a 401.
+    let app = Router::new()
+        .route("/orders", get(|| async { "orders" }))
+        .route_layer(RequireScopeLayer::any(["orders:read"]));
+    for answer in [
+        send_with(&app, |r| r.uri("/orders")).await,
+        get_with_token(&app, "/orders", &okta.access_token()).await,
+    ] {
+        assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(answer.body.contains("OktaAuthLayer"), "{}", answer.body);
+        assert!(answer.body.contains("AccessClaims"), "{}", answer.body);
+        assert!(answer.www_authenticate().is_none());
+        // The message names a type, never the request's token.
+        assert!(!answer.body.contains("eyJ"), "{}", answer.body);
+    }
+    // A group guard for ID-token claims behind an access-token layer: the claims type differs,
+    // so the guard finds none and says which type it looked for.
+    let mismatched = Router::new()
+        .route("/admin", get(|| async { "admin" }))
+        .route_layer(RequireGroupLayer::any(["Admins"]).claims::<IdClaims>())
+        .route_layer(verifier.layer());
+    let answer = get_with_token(&mismatched, "/admin", &okta.access_token()).await;
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(answer.body.contains("IdClaims"), "{}", answer.body);
+}
+
+#[tokio::test]
+async fn group_guards_work_with_id_token_claims() {
+    let (okta, verifier) = start().await;
+    let app = Router::new()
+        .route("/admin", get(|| async { "admin" }))
+        .route_layer(RequireGroupLayer::any(["Admins"]).claims::<IdClaims>())
+        .route_layer(verifier.id_token_layer());
+    let admin = okta
+        .id_token_builder()
+        .claim("groups", json!(["Everyone", "Admins"]))
+        .build();
+    assert_eq!(
+        get_with_token(&app, "/admin", &admin).await.status,
+        StatusCode::OK
+    );
+    let other = okta
+        .id_token_builder()
+        .claim("groups", json!(["Everyone"]))
+        .build();
+    let answer = get_with_token(&app, "/admin", &other).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(answer.json()["error"], "insufficient_scope");
+    // A scope guard on ID-token claims: ID tokens grant no scopes.
+    let scoped = Router::new()
+        .route("/scoped", get(|| async { "scoped" }))
+        .route_layer(RequireScopeLayer::any(["openid"]).claims::<IdClaims>())
+        .route_layer(verifier.id_token_layer());
+    let answer = get_with_token(&scoped, "/scoped", &admin).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn guards_read_a_users_own_claims_type_through_grants() {
+    #[derive(serde::Deserialize)]
+    struct MyClaims {
+        scp: Vec<String>,
+        #[serde(default)]
+        roles: Vec<String>,
+    }
+    impl Grants for MyClaims {
+        fn has_scope(&self, scope: &str) -> bool {
+            self.scp.iter().any(|s| s == scope)
+        }
+        fn in_group(&self, claim: &str, group: &str) -> bool {
+            claim == "roles" && self.roles.iter().any(|r| r == group)
+        }
+    }
+    let (okta, verifier) = start().await;
+    let app = Router::new()
+        .route("/read", get(|| async { "read" }))
+        .route_layer(RequireScopeLayer::all(["orders:read"]).claims::<MyClaims>())
+        .route_layer(verifier.layer().claims::<MyClaims>())
+        .merge(
+            Router::new()
+                .route("/ops", get(|| async { "ops" }))
+                .route_layer(
+                    RequireGroupLayer::any(["ops"])
+                        .claim("roles")
+                        .claims::<MyClaims>(),
+                )
+                .route_layer(verifier.layer().claims::<MyClaims>()),
+        );
+    let token = okta
+        .access_token_builder()
+        .claim("scp", json!(["orders:read"]))
+        .claim("roles", json!(["ops"]))
+        .build();
+    assert_eq!(
+        get_with_token(&app, "/read", &token).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get_with_token(&app, "/ops", &token).await.status,
+        StatusCode::OK
+    );
+    let plain = okta
+        .access_token_builder()
+        .claim("scp", json!(["openid"]))
+        .build();
+    assert_eq!(
+        get_with_token(&app, "/read", &plain).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get_with_token(&app, "/ops", &plain).await.status,
         StatusCode::FORBIDDEN
     );
 }

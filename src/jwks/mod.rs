@@ -22,7 +22,9 @@ use reqwest::Url;
 
 use self::fetch::Fetcher;
 pub use self::jwk::KeyError;
-pub(crate) use self::jwk::{parse_jwk, parse_jwks, VerifyingKey, MAX_KEYS};
+#[cfg(feature = "__private")]
+pub(crate) use self::jwk::{parse_jwk, parse_jwks};
+pub(crate) use self::jwk::{VerifyingKey, MAX_KEYS};
 use crate::algorithm::Algorithm;
 use crate::clock::Clock;
 use crate::error::AuthError;
