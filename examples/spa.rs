@@ -40,7 +40,8 @@
 //! Environment: `OKTA_ISSUER`, `OKTA_CLIENT_ID`, optional `OKTA_AUDIENCE` (if the authorization
 //! server's Audience is not the client ID), `BIND` (the API, default `127.0.0.1:3000`),
 //! `SPA_BIND` (the page, default `127.0.0.1:8585`; its origin is `http://localhost:{port}`; port 0
-//! picks a free one, and the printed lines say which), `MOCK_ACCESS_TOKEN_LIFETIME` (seconds, mock
+//! picks a free one, and the printed lines say which), `MOCK_REFRESH_TOKEN_GRACE` (seconds within which a
+//! spent refresh token still works, mock only, default Okta's 30), `MOCK_ACCESS_TOKEN_LIFETIME` (seconds, mock
 //! only), `SPA_DIR` (where `index.html` and `dist/` are, default `examples/spa`), `RUST_LOG`.
 
 mod common;
@@ -152,9 +153,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let verifier = if std::env::var("OKTA_ISSUER").is_ok_and(|v| !v.trim().is_empty()) {
         Verifier::from_env()?
     } else {
+        eprintln!("{}", common::MOCK_BANNER);
         let mut builder = MockOkta::builder().spa_origin(&spa_origin);
         if let Ok(seconds) = std::env::var("MOCK_ACCESS_TOKEN_LIFETIME") {
             builder = builder.access_token_lifetime(Duration::from_secs(seconds.trim().parse()?));
+        }
+        if let Ok(seconds) = std::env::var("MOCK_REFRESH_TOKEN_GRACE") {
+            builder = builder.refresh_token_grace(Duration::from_secs(seconds.trim().parse()?));
         }
         let okta = builder.start().await?;
         let verifier = okta.verifier_builder().build()?;

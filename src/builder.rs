@@ -23,7 +23,9 @@ pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// The default leeway.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 /// The default token size cap, checked before any decoding.
-pub const DEFAULT_MAX_TOKEN_SIZE: usize = 8 * 1024;
+/// 16 KiB: Okta puts up to 100 groups in a token's `groups` claim, and 100 long group names
+/// already make a token of more than 8 KiB.
+pub const DEFAULT_MAX_TOKEN_SIZE: usize = 16 * 1024;
 
 /// Builds a [`Verifier`]. Start with [`Verifier::builder`] or [`VerifierBuilder::from_env`].
 ///
@@ -105,7 +107,7 @@ impl Default for VerifierBuilder {
 }
 
 impl VerifierBuilder {
-    /// A builder with the defaults: RS256 only, 60 s leeway, 8 KiB token cap.
+    /// A builder with the defaults: RS256 only, 60 s leeway, 16 KiB token cap.
     pub fn new() -> Self {
         VerifierBuilder::default()
     }
@@ -176,7 +178,7 @@ impl VerifierBuilder {
         self
     }
 
-    /// The token size cap in bytes, checked before any decoding; default 8 KiB, 1 KiB to 64 KiB.
+    /// The token size cap in bytes, checked before any decoding; default 16 KiB, 1 KiB to 64 KiB.
     pub fn max_token_size(mut self, bytes: usize) -> Self {
         self.max_token_size = bytes;
         self
@@ -196,22 +198,29 @@ impl VerifierBuilder {
         self
     }
 
-    /// After a successful JWKS fetch, an unknown `kid` causes no other fetch for this long
-    /// (default 30 s).
+    /// After a fruitless JWKS fetch (made for an unknown `kid` that the fetched set did not
+    /// contain either), no other fetch for an unknown `kid` starts for this long (default 30 s).
+    /// Startup, scheduled and fruitful fetches start no cooldown, so a key published after the
+    /// last fetch is found at once, while random kids cost at most one fetch per cooldown.
     pub fn jwks_cooldown(mut self, cooldown: Duration) -> Self {
         self.jwks.cooldown = cooldown;
         self
     }
 
-    /// The range `Cache-Control: max-age` of the JWKS response is clamped to
-    /// (default 5 min to 24 h).
+    /// The range `Cache-Control: max-age` of the JWKS response is clamped to (default 5 min to
+    /// 1 h). Okta sends a max-age of about 44 days; the upper bound is the window in which a key
+    /// that Okta removed (an emergency rotation) is still accepted: **a key removed by Okta stops
+    /// being accepted within one lifetime**. `no-cache`, which Okta sends near the end of a key's
+    /// safe period, gives the lower bound.
     pub fn jwks_ttl_range(mut self, min: Duration, max: Duration) -> Self {
         self.jwks.min_ttl = min;
         self.jwks.max_ttl = max.max(min);
         self
     }
 
-    /// Connect and total timeouts of each JWKS or discovery request (default 2 s and 5 s).
+    /// Connect and total timeouts of each JWKS or discovery request (default 2 s and 5 s). A
+    /// request waits at most the total timeout for the keys, however many fetches are queued;
+    /// then it gets 503 with `Retry-After`.
     pub fn jwks_timeouts(mut self, connect: Duration, total: Duration) -> Self {
         self.jwks.connect_timeout = connect;
         self.jwks.timeout = total;
@@ -225,7 +234,8 @@ impl VerifierBuilder {
     }
 
     /// First and largest delay between JWKS fetch retries after a failure (default 1 s and
-    /// 10 s, doubling, with jitter).
+    /// 10 s, doubling, with jitter), counted from the failure. After a 429, Okta's
+    /// `X-Rate-Limit-Reset` (else `Retry-After`) decides instead, bounded to a minute.
     pub fn jwks_retry(mut self, initial: Duration, max: Duration) -> Self {
         self.jwks.retry_initial = initial;
         self.jwks.retry_max = max.max(initial);

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use reqwest::Url;
 
-use crate::token::RawAudience;
+use crate::error::TokenError;
+use crate::token::{RawAudience, RawClaims};
+use crate::validate::{Rules, TokenKind};
 
 /// Which explanations were already logged.
 #[derive(Debug, Default)]
@@ -17,6 +19,7 @@ pub(crate) struct Diagnostics {
     other_host: AtomicBool,
     org_server: AtomicBool,
     default_audience: AtomicBool,
+    rfc9068: AtomicBool,
 }
 
 fn once(flag: &AtomicBool) -> bool {
@@ -24,8 +27,32 @@ fn once(flag: &AtomicBool) -> bool {
 }
 
 impl Diagnostics {
+    /// The hint, if any, for a token of `kind` refused with `error` (rejection path only).
+    pub(crate) fn explain(
+        &self,
+        error: TokenError,
+        claims: &RawClaims<'_>,
+        rules: &Rules,
+        kind: TokenKind,
+    ) {
+        match error {
+            TokenError::WrongIssuer => {
+                if let Some(iss) = claims.iss.as_deref() {
+                    self.wrong_issuer(iss, &rules.issuers);
+                }
+            }
+            TokenError::WrongAudience => {
+                self.wrong_audience(claims.aud.as_ref(), rules.audiences_for(kind));
+            }
+            TokenError::NotAnAccessToken if claims.has_rfc9068_claims => {
+                self.rfc9068_access_token(&rules.issuers);
+            }
+            _ => {}
+        }
+    }
+
     /// A token whose `iss` is none of the accepted issuers.
-    pub(crate) fn wrong_issuer(&self, token_iss: &str, issuers: &[String]) {
+    fn wrong_issuer(&self, token_iss: &str, issuers: &[String]) {
         let Some(configured) = issuers.first() else {
             return;
         };
@@ -75,7 +102,7 @@ impl Diagnostics {
     }
 
     /// A token whose `aud` is none of the accepted audiences.
-    pub(crate) fn wrong_audience(&self, aud: Option<&RawAudience<'_>>, audiences: &[String]) {
+    fn wrong_audience(&self, aud: Option<&RawAudience<'_>>, audiences: &[String]) {
         let default = ["api://default".to_owned()];
         if aud.is_some_and(|a| a.contains_any(&default))
             && !audiences.iter().any(|a| a == "api://default")
@@ -86,6 +113,20 @@ impl Diagnostics {
                 "token audience is `api://default`, Okta's default Audience: set the authorization \
                  server's Audience to the SPA's client ID (Security > API > Authorization Servers > \
                  Settings), or accept it with OKTA_AUDIENCE / VerifierBuilder::audience"
+            );
+        }
+    }
+
+    /// An access token refused for its shape that carries RFC 9068's `client_id` and `scope`
+    /// instead of Okta's `cid` and `scp`.
+    fn rfc9068_access_token(&self, issuers: &[String]) {
+        if once(&self.rfc9068) {
+            tracing::warn!(
+                issuers = ?issuers,
+                "token has RFC 9068 `client_id` and `scope` claims but no `cid`/`scp`: Okta \
+                 custom authorization servers issue `cid` and `scp`, so this issuer may not be an \
+                 Okta custom authorization server (check OKTA_ISSUER: \
+                 https://{{yourOktaDomain}}/oauth2/{{authServerId}})"
             );
         }
     }

@@ -320,11 +320,17 @@ pub enum AuthError {
     InsufficientScope(String),
     /// The issuer's signing keys could not be fetched and none is cached for this token.
     #[error("the issuer's signing keys are unavailable")]
-    KeysUnavailable,
+    KeysUnavailable {
+        /// Seconds until the next fetch attempt (at least 1): the answer's `Retry-After`.
+        retry_after_secs: u64,
+    },
     /// Okta's introspection endpoint could not answer and introspection fails closed
     /// ([`WhenUnavailable::FailClosed`](crate::WhenUnavailable::FailClosed)).
     #[error("token introspection is unavailable")]
-    IntrospectionUnavailable,
+    IntrospectionUnavailable {
+        /// Seconds until introspection is tried again (at least 1): the answer's `Retry-After`.
+        retry_after_secs: u64,
+    },
 }
 
 impl AuthError {
@@ -336,8 +342,8 @@ impl AuthError {
             AuthError::InvalidRequest(_) => ErrorKind::InvalidRequest,
             AuthError::InvalidToken(_) => ErrorKind::InvalidToken,
             AuthError::InsufficientScope(_) => ErrorKind::InsufficientScope,
-            AuthError::KeysUnavailable => ErrorKind::KeysUnavailable,
-            AuthError::IntrospectionUnavailable => ErrorKind::IntrospectionUnavailable,
+            AuthError::KeysUnavailable { .. } => ErrorKind::KeysUnavailable,
+            AuthError::IntrospectionUnavailable { .. } => ErrorKind::IntrospectionUnavailable,
         }
     }
 
@@ -346,8 +352,8 @@ impl AuthError {
     pub fn description(&self) -> Option<&'static str> {
         match self {
             AuthError::MissingToken
-            | AuthError::KeysUnavailable
-            | AuthError::IntrospectionUnavailable => None,
+            | AuthError::KeysUnavailable { .. }
+            | AuthError::IntrospectionUnavailable { .. } => None,
             AuthError::InvalidRequest(e) => Some(e.description()),
             AuthError::InvalidToken(e) => Some(e.description()),
             AuthError::InsufficientScope(_) => {
@@ -355,6 +361,40 @@ impl AuthError {
             }
         }
     }
+}
+
+impl AuthError {
+    /// The `Retry-After` of a 503 answer, in seconds (at least 1); `None` for other errors.
+    #[must_use]
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AuthError::KeysUnavailable { retry_after_secs }
+            | AuthError::IntrospectionUnavailable { retry_after_secs } => {
+                Some((*retry_after_secs).max(1))
+            }
+            _ => None,
+        }
+    }
+
+    /// [`AuthError::KeysUnavailable`] with a `Retry-After` of `wait`, rounded up, at least 1 s.
+    pub(crate) fn keys_unavailable(wait: std::time::Duration) -> AuthError {
+        AuthError::KeysUnavailable {
+            retry_after_secs: whole_secs(wait),
+        }
+    }
+
+    /// [`AuthError::IntrospectionUnavailable`] with a `Retry-After` of `wait` (as above).
+    pub(crate) fn introspection_unavailable(wait: std::time::Duration) -> AuthError {
+        AuthError::IntrospectionUnavailable {
+            retry_after_secs: whole_secs(wait),
+        }
+    }
+}
+
+/// `d` in whole seconds, rounded up, at least 1.
+fn whole_secs(d: std::time::Duration) -> u64 {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    secs.max(1)
 }
 
 impl From<TokenError> for AuthError {

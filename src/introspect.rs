@@ -18,7 +18,9 @@ use serde::Deserialize;
 
 use crate::clock::Clock;
 use crate::error::{AuthError, TokenError};
-use crate::net::{check_secure_url, post_form, read_capped, ReadError, MAX_RESPONSE_BYTES};
+use crate::net::{
+    check_secure_url, post_form, rate_limit_wait, read_capped, ReadError, MAX_RESPONSE_BYTES,
+};
 use crate::signing::{SigningKey, JWT_BEARER};
 
 /// What to do when Okta's introspection endpoint cannot answer (down, timeout, rate limited).
@@ -204,7 +206,13 @@ impl Introspector {
                 tracing::warn!(%error, endpoint = %self.endpoint, "token introspection unavailable");
                 match self.when_unavailable {
                     WhenUnavailable::TrustLocalVerification => Ok(()),
-                    WhenUnavailable::FailClosed => Err(AuthError::IntrospectionUnavailable),
+                    WhenUnavailable::FailClosed => {
+                        // Retry-After: the rest of a 429 pause, else a second.
+                        let paused_until = self.paused_until_ms.load(Ordering::Relaxed);
+                        let wait_ms = paused_until.saturating_sub(self.clock.now_millis());
+                        let wait = Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0));
+                        Err(AuthError::introspection_unavailable(wait))
+                    }
                 }
             }
         }
@@ -235,13 +243,10 @@ impl Introspector {
         let response = post_form(&self.http, &self.endpoint, &form).await?;
         let status = response.status();
         if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            let retry_after_ms = response
-                .headers()
-                .get(http::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<i64>().ok())
-                .map(|secs| secs.saturating_mul(1000));
-            let backoff = match retry_after_ms {
+            // Okta's X-Rate-Limit-Reset, else Retry-After, else a doubling backoff.
+            let asked_ms = rate_limit_wait(response.headers(), now)
+                .map(|wait| i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+            let backoff = match asked_ms {
                 Some(ms) => ms,
                 None => {
                     let last = self.backoff_ms.load(Ordering::Relaxed);

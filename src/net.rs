@@ -2,7 +2,13 @@
 //! and how forms are posted. Every outgoing request of the crate (JWKS and discovery fetches,
 //! introspection, client-credentials tokens) goes through these rules.
 
+use std::time::Duration;
+
 use reqwest::Url;
+
+/// The longest a 429 from Okta makes the crate wait before it asks again. Okta's rate-limit
+/// windows are a minute long, so its `X-Rate-Limit-Reset` is at most about a minute away.
+pub(crate) const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
 /// The largest response body the crate reads from any endpoint (1 MiB), unless a setting says
 /// otherwise (`VerifierBuilder::jwks_max_response_bytes`).
@@ -107,6 +113,30 @@ pub(crate) async fn post_form(
         .body(body)
         .send()
         .await
+}
+
+/// How long to wait after a 429 from Okta: until `X-Rate-Limit-Reset` (epoch seconds; Okta's
+/// documented header), else `Retry-After` (seconds; not documented by Okta, honoured if sent),
+/// bounded by [`MAX_RATE_LIMIT_WAIT`] and spread by up to 20% so that many instances do not
+/// come back in the same second. `None` when neither header is usable: the caller backs off as
+/// after any other failure.
+pub(crate) fn rate_limit_wait(headers: &http::HeaderMap, now_ms: i64) -> Option<Duration> {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    let wait_ms = match (number("x-rate-limit-reset"), number("retry-after")) {
+        (Some(reset), _) => reset.saturating_mul(1000).saturating_sub(now_ms),
+        (None, Some(secs)) => secs.saturating_mul(1000),
+        (None, None) => return None,
+    };
+    let wait = Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0))
+        .clamp(Duration::from_secs(1), MAX_RATE_LIMIT_WAIT);
+    let mut byte = [0u8; 1];
+    let _ = aws_lc_rs::rand::fill(&mut byte);
+    Some(wait.mul_f64(1.0 + 0.2 * f64::from(byte[0]) / 256.0))
 }
 
 #[cfg(test)]

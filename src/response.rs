@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::Response;
 use http_body::{Body, Frame, SizeHint};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
@@ -20,8 +20,8 @@ use crate::error::{AuthError, ErrorKind};
 /// | invalid request | 400 | `Bearer realm="...", error="invalid_request", error_description="..."` |
 /// | invalid token | 401 | `Bearer realm="...", error="invalid_token", error_description="..."` |
 /// | insufficient scope | 403 | `Bearer realm="...", error="insufficient_scope", error_description="...", scope="..."` |
-/// | keys unavailable | 503 | none |
-/// | introspection unavailable (fail closed) | 503 | none |
+/// | keys unavailable | 503 | none; `Retry-After` |
+/// | introspection unavailable (fail closed) | 503 | none; `Retry-After` |
 ///
 /// The JSON body repeats the error code and description. Descriptions are fixed strings: no
 /// token content is ever echoed.
@@ -72,14 +72,18 @@ pub fn rejection_response<B>(error: &AuthError, realm: &str) -> Response<Respons
             headers.insert(WWW_AUTHENTICATE, value);
         }
     }
+    if let Some(secs) = error.retry_after_secs() {
+        headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
     response
 }
 
 /// The gRPC answer to a rejection, for requests with `content-type: application/grpc...`: a
 /// trailers-only gRPC response (HTTP 200, `grpc-status`, `grpc-message`), so that gRPC clients
 /// see `UNAUTHENTICATED` (missing, malformed or invalid token), `PERMISSION_DENIED` (insufficient
-/// scope) or `UNAVAILABLE` (keys unavailable) instead of a protocol error. The
-/// `WWW-Authenticate` challenge is kept as metadata.
+/// scope) or `UNAVAILABLE` (keys or introspection unavailable) instead of a protocol error. The
+/// `WWW-Authenticate` challenge, and for `UNAVAILABLE` the `Retry-After` seconds, are kept as
+/// metadata.
 ///
 /// An extension point, like [`rejection_response`], for gRPC services:
 ///
@@ -114,6 +118,9 @@ pub fn grpc_rejection_response<B>(error: &AuthError, realm: &str) -> Response<Re
         if let Ok(value) = HeaderValue::from_str(&www_authenticate(error, realm)) {
             headers.insert(WWW_AUTHENTICATE, value);
         }
+    }
+    if let Some(secs) = error.retry_after_secs() {
+        headers.insert(RETRY_AFTER, HeaderValue::from(secs));
     }
     response
 }
@@ -282,7 +289,12 @@ mod tests {
         assert!(header(&AuthError::InsufficientScope("read write".into()))
             .unwrap()
             .ends_with(r#"scope="read write""#));
-        assert_eq!(header(&AuthError::KeysUnavailable), None);
+        assert_eq!(
+            header(&AuthError::KeysUnavailable {
+                retry_after_secs: 3
+            }),
+            None
+        );
         assert_eq!(quote("a\"b\\c\u{7f}é"), "a\\\"b\\\\c??");
         assert_eq!(grpc_percent_encode("50% ok\n"), "50%25 ok%0A");
     }
@@ -310,8 +322,19 @@ mod tests {
             ("16".into(), Some("the token has expired".into()), true)
         );
         assert_eq!(grpc(&AuthError::InsufficientScope("a".into())).0, "7");
-        assert_eq!(grpc(&AuthError::KeysUnavailable).0, "14");
-        assert!(!grpc(&AuthError::KeysUnavailable).2);
+        assert_eq!(
+            grpc(&AuthError::KeysUnavailable {
+                retry_after_secs: 3
+            })
+            .0,
+            "14"
+        );
+        assert!(
+            !grpc(&AuthError::KeysUnavailable {
+                retry_after_secs: 3
+            })
+            .2
+        );
         let mut headers = http::HeaderMap::new();
         assert!(!is_grpc(&headers));
         headers.insert(
@@ -319,5 +342,43 @@ mod tests {
             HeaderValue::from_static("application/grpc+proto"),
         );
         assert!(is_grpc(&headers));
+    }
+
+    #[test]
+    fn every_503_says_when_to_retry() {
+        let keys = AuthError::KeysUnavailable {
+            retry_after_secs: 7,
+        };
+        let introspection = AuthError::IntrospectionUnavailable {
+            retry_after_secs: 0,
+        };
+        for (error, secs) in [(&keys, "7"), (&introspection, "1")] {
+            let http: Response<ResponseBody<String>> = rejection_response(error, "api");
+            assert_eq!(http.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(http.headers()[RETRY_AFTER], secs, "{error:?}");
+            assert!(!http.headers().contains_key(WWW_AUTHENTICATE));
+            let grpc: Response<ResponseBody<String>> = grpc_rejection_response(error, "api");
+            assert_eq!(grpc.headers()["grpc-status"], "14");
+            assert_eq!(grpc.headers()[RETRY_AFTER], secs, "{error:?}");
+        }
+        let message = |e: &AuthError| {
+            let r: Response<ResponseBody<String>> = grpc_rejection_response(e, "api");
+            r.headers()["grpc-message"].to_str().unwrap().to_owned()
+        };
+        assert_eq!(
+            message(&introspection),
+            "token introspection is unavailable"
+        );
+        let refused: Response<ResponseBody<String>> =
+            rejection_response(&AuthError::InvalidToken(TokenError::Expired), "api");
+        assert!(!refused.headers().contains_key(RETRY_AFTER));
+        assert_eq!(
+            AuthError::keys_unavailable(std::time::Duration::from_millis(1_200)).retry_after_secs(),
+            Some(2)
+        );
+        assert_eq!(
+            AuthError::keys_unavailable(std::time::Duration::ZERO).retry_after_secs(),
+            Some(1)
+        );
     }
 }

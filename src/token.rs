@@ -229,6 +229,9 @@ pub(crate) struct RawClaims<'a> {
     pub(crate) has_uid: bool,
     /// ID-token-only claims present (`at_hash`, `c_hash`).
     pub(crate) has_token_hash: bool,
+    /// RFC 9068 access-token claims present (`client_id` and `scope`), which Okta's custom
+    /// authorization servers do not issue (they issue `cid` and `scp`).
+    pub(crate) has_rfc9068_claims: bool,
     /// With [`parse_claims_collecting`]: what [`AccessClaims`](crate::AccessClaims) needs beyond
     /// the fields above, read in the same pass (its other claims are read only if asked for:
     /// [`Extra`](crate::Extra)).
@@ -347,6 +350,7 @@ impl<'de> de::DeserializeSeed<'de> for ClaimsSeed {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut seen = SeenKeys::default();
                 let mut c = RawClaims::default();
+                let (mut has_client_id, mut has_scope) = (false, false);
                 let (mut iss, mut sub, mut nonce, mut cid) = (None, None, None, None);
                 let (mut exp, mut nbf, mut iat) = (None, None, None);
                 let mut aud = None;
@@ -370,6 +374,8 @@ impl<'de> de::DeserializeSeed<'de> for ClaimsSeed {
                                 "scp" => c.has_scp = true,
                                 "uid" => c.has_uid = true,
                                 "at_hash" | "c_hash" => c.has_token_hash = true,
+                                "client_id" => has_client_id = true,
+                                "scope" => has_scope = true,
                                 _ => {}
                             }
                             match (&rest, other) {
@@ -398,6 +404,7 @@ impl<'de> de::DeserializeSeed<'de> for ClaimsSeed {
                     rest.scp = scp.flatten().unwrap_or_default();
                 }
                 c.access = rest;
+                c.has_rfc9068_claims = has_client_id && has_scope;
                 Ok(c)
             }
         }
@@ -519,6 +526,51 @@ mod tests {
             parse_claims("\"str\"").unwrap_err(),
             TokenError::InvalidClaim
         );
+    }
+
+    #[test]
+    fn small_parts_decode_inline_and_debug_shows_only_lengths() {
+        let t = format!(
+            "{}.{}.{}",
+            b64(r#"{"alg":"RS256"}"#),
+            b64("{}"),
+            b64(&"s".repeat(256))
+        );
+        let (_, decoded) = split_and_decode(&t, 8192).unwrap();
+        assert!(matches!(decoded.header, Inline::Stack(_, 15)));
+        assert!(matches!(decoded.signature, Inline::Stack(_, 256)));
+        assert_eq!(decoded.signature.bytes(), "s".repeat(256).as_bytes());
+        // Too large for the inline buffer: on the heap, same bytes.
+        let big = format!(
+            "{}.{}.{}",
+            b64(r#"{"alg":"RS256"}"#),
+            b64("{}"),
+            b64(&"s".repeat(600))
+        );
+        let (_, decoded) = split_and_decode(&big, 8192).unwrap();
+        assert!(matches!(decoded.signature, Inline::Heap(_)));
+        assert_eq!(decoded.signature.bytes().len(), 600);
+        assert_eq!(
+            format!("{decoded:?}"),
+            "Decoded { header_len: 15, payload_len: 2, signature_len: 600 }"
+        );
+    }
+
+    #[test]
+    fn parser_errors_say_what_was_expected() {
+        let header = serde_json::from_str::<Header<'_>>("1")
+            .unwrap_err()
+            .to_string();
+        assert!(header.contains("a JOSE header object"), "{header}");
+        let claims = ClaimsSeed { collect: false }
+            .deserialize(&mut serde_json::Deserializer::from_str("1"))
+            .unwrap_err()
+            .to_string();
+        assert!(claims.contains("a JWT claims object"), "{claims}");
+        let aud = serde_json::from_str::<RawAudience<'_>>("1")
+            .unwrap_err()
+            .to_string();
+        assert!(aud.contains("a string or an array of strings"), "{aud}");
     }
 
     #[test]

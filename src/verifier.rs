@@ -31,7 +31,7 @@ use crate::diagnose::Diagnostics;
 use crate::error::{AuthError, TokenError};
 use crate::introspect::Introspector;
 use crate::jwks::{Jwks, JwksStats};
-use crate::token::{self, RawClaims};
+use crate::token;
 use crate::token_cache::TokenCache;
 use crate::validate::{self, Rules, TokenKind};
 
@@ -172,14 +172,14 @@ impl Verifier {
     }
 
     /// Fetches every accepted issuer's keys now (for example at startup), unless a fetch
-    /// happened within the cooldown.
+    /// succeeded within the cooldown. It starts no cooldown: a token signed with a key
+    /// published just after it still causes a fetch.
     ///
     /// # Errors
     /// [`AuthError::KeysUnavailable`] if the keys of an issuer could not be fetched.
     pub async fn refresh_keys(&self) -> Result<(), AuthError> {
         for jwks in &self.inner.jwks {
-            // A kid that cannot exist: asks for a fetch, respecting the cooldown.
-            jwks.key_after_fetch("").await?;
+            jwks.refresh().await?;
         }
         Ok(())
     }
@@ -295,7 +295,7 @@ impl Verifier {
             self.inner
                 .jwks
                 .get(issuer)
-                .is_some_and(|jwks| jwks.contains(kid))
+                .is_some_and(|jwks| jwks.contains(kid, now_ms))
         };
         if let Some(hit) = cache.get(token, kind, now_ms, key_known) {
             return Ok(hit);
@@ -397,7 +397,7 @@ impl Verifier {
             token::parse_claims(&decoded.payload)?
         };
         let checked = validate::check(&claims, &inner.rules, kind, nonce, now_ms.div_euclid(1000))
-            .inspect_err(|e| self.diagnose(*e, &claims, kind))?;
+            .inspect_err(|e| inner.diagnostics.explain(*e, &claims, &inner.rules, kind))?;
         if inner.trace_identity {
             let span = tracing::Span::current();
             span.record("sub", claims.sub.as_deref());
@@ -430,21 +430,5 @@ impl Verifier {
                 kid: &kid,
             },
         ))
-    }
-
-    /// The one-time hints for a setup that is subtly wrong (rejection path only).
-    fn diagnose(&self, error: TokenError, claims: &RawClaims<'_>, kind: TokenKind) {
-        let inner = &*self.inner;
-        match error {
-            TokenError::WrongIssuer => {
-                if let Some(iss) = claims.iss.as_deref() {
-                    inner.diagnostics.wrong_issuer(iss, &inner.rules.issuers);
-                }
-            }
-            TokenError::WrongAudience => inner
-                .diagnostics
-                .wrong_audience(claims.aud.as_ref(), inner.rules.audiences_for(kind)),
-            _ => {}
-        }
     }
 }

@@ -1316,10 +1316,14 @@ fn corpus(lab: &Lab) -> Vec<Row> {
 
     // ---- Size cap before decoding.
     c.group("size cap");
-    c.token("control: exactly 8192 bytes", sized_token(okta, 8192), Pass);
     c.token(
-        "8193 bytes (default cap 8 KiB)",
-        sized_token(okta, 8193),
+        "control: exactly 16384 bytes",
+        sized_token(okta, 16_384),
+        Pass,
+    );
+    c.token(
+        "16385 bytes (default cap 16 KiB)",
+        sized_token(okta, 16_385),
         Refused(T::TooLarge),
     );
     c.token(
@@ -1991,6 +1995,17 @@ fn check(row: &Row, answer: &Answer) -> Result<(), String> {
             expect.challenge()
         ));
     }
+    // Every 503 says when to come back (at least a second); no other answer does.
+    let retry_after = answer
+        .headers
+        .get(http::header::RETRY_AFTER)
+        .map(|v| v.to_str().unwrap_or_default().parse::<u64>());
+    match (expect, retry_after) {
+        (Unavailable, Some(Ok(secs))) if secs >= 1 => {}
+        (Unavailable, other) => return Err(format!("503 with Retry-After {other:?}")),
+        (_, None) => {}
+        (_, Some(_)) => return Err("Retry-After on an answer that is not a 503".to_owned()),
+    }
     match (expect, expect.error()) {
         (Pass, _) if answer.body != "ok" => {
             return Err(format!("body {:?} instead of ok", answer.body));
@@ -2138,7 +2153,7 @@ fn configuration_cannot_weaken_the_rules() {
             .issuer("https://dev-123.okta.com/oauth2/default")
             .client_id("0oa1example2SPAclient")
     };
-    assert_eq!(DEFAULT_MAX_TOKEN_SIZE, 8 * 1024);
+    assert_eq!(DEFAULT_MAX_TOKEN_SIZE, 16 * 1024);
     assert_eq!(DEFAULT_LEEWAY, Duration::from_secs(60));
     assert_eq!(MAX_LEEWAY, Duration::from_secs(300));
     assert!(builder().leeway(MAX_LEEWAY).build().is_ok());

@@ -324,3 +324,51 @@ async fn guards_read_a_users_own_claims_type_through_grants() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn a_token_with_a_hundred_long_group_names_verifies_and_the_guard_sees_every_group() {
+    // Okta puts at most 100 groups in a token; 100 names of 60 characters make a token of
+    // more than 8 KiB, under the 16 KiB default cap.
+    let (okta, verifier) = start().await;
+    let groups: Vec<String> = (0..100)
+        .map(|i| format!("{i:03}-{}", "g".repeat(56)))
+        .collect();
+    assert!(groups.iter().all(|g| g.len() == 60));
+    let token = okta
+        .access_token_builder()
+        .claim("groups", json!(groups))
+        .build();
+    assert!(
+        token.len() > 8 * 1024 && token.len() < 16 * 1024,
+        "{}",
+        token.len()
+    );
+    let claims = verifier.verify_access_token(&token).await.unwrap();
+    assert_eq!(claims.string_list("groups").count(), 100);
+    for group in [&groups[0], &groups[57], &groups[99]] {
+        let app = Router::new()
+            .route("/g", get(|| async { "in" }))
+            .route_layer(RequireGroupLayer::all([group.as_str()]))
+            .route_layer(verifier.layer());
+        assert_eq!(
+            get_with_token(&app, "/g", &token).await.status,
+            StatusCode::OK
+        );
+    }
+    let all = Router::new()
+        .route("/g", get(|| async { "in" }))
+        .route_layer(RequireGroupLayer::all(groups.clone()))
+        .route_layer(verifier.layer());
+    assert_eq!(
+        get_with_token(&all, "/g", &token).await.status,
+        StatusCode::OK
+    );
+    let missing = Router::new()
+        .route("/g", get(|| async { "in" }))
+        .route_layer(RequireGroupLayer::any(["101-not-a-member"]))
+        .route_layer(verifier.layer());
+    assert_eq!(
+        get_with_token(&missing, "/g", &token).await.status,
+        StatusCode::FORBIDDEN
+    );
+}

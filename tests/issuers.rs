@@ -201,3 +201,67 @@ async fn the_verification_span_records_identity_only_when_asked() {
         );
     }
 }
+
+#[tokio::test]
+async fn near_miss_tokens_get_a_one_time_hint_and_the_fixed_answer() {
+    // Okta's shipped `default` server: access tokens say `aud: api://default`.
+    let okta = MockOkta::builder()
+        .default_audience()
+        .start()
+        .await
+        .unwrap();
+    let verifier = tower_okta::Verifier::builder()
+        .issuer(okta.issuer())
+        .client_id(okta.client_id())
+        .build()
+        .unwrap();
+    let logs = Logs::default();
+    let _guard = tracing::subscriber::set_default(logs.subscriber(tracing::Level::WARN));
+    let token = okta.access_token();
+    for _ in 0..3 {
+        assert_eq!(
+            verifier.verify_access_token(&token).await.unwrap_err(),
+            AuthError::InvalidToken(TokenError::WrongAudience)
+        );
+    }
+    // An RFC 9068-shaped token (client_id and scope, no cid/scp): not an Okta custom server's.
+    let rfc9068 = okta
+        .access_token_builder()
+        .claim("aud", okta.client_id())
+        .without_claim("cid")
+        .without_claim("scp")
+        .claim("client_id", okta.client_id())
+        .claim("scope", "openid profile")
+        .build();
+    for _ in 0..3 {
+        assert_eq!(
+            verifier.verify_access_token(&rfc9068).await.unwrap_err(),
+            AuthError::InvalidToken(TokenError::NotAnAccessToken)
+        );
+    }
+    let text = logs.text();
+    assert_eq!(
+        text.matches("Okta's default Audience").count(),
+        1,
+        "once: {text}"
+    );
+    assert!(text.contains("OKTA_AUDIENCE"), "{text}");
+    assert_eq!(text.matches("RFC 9068").count(), 1, "once: {text}");
+    assert!(text.contains("`cid` and `scp`"), "{text}");
+    for t in [&token, &rfc9068] {
+        assert!(!text.contains(t.rsplit('.').next().unwrap()));
+    }
+    // The fix the hint names: accept the server's audience (OKTA_AUDIENCE does the same).
+    let fixed = tower_okta::Verifier::builder()
+        .issuer(okta.issuer())
+        .client_id(okta.client_id())
+        .audience("api://default")
+        .build()
+        .unwrap();
+    assert!(fixed.verify_access_token(&token).await.is_ok());
+    // ID tokens keep the client ID as their audience.
+    assert!(fixed
+        .verify_id_token(&okta.id_token(None), None)
+        .await
+        .is_ok());
+}

@@ -13,8 +13,10 @@ use common::get_with_token;
 use http::StatusCode;
 use tower_okta::client::{ClientCredentials, ClientError, OAuthErrorKind, SigningKey};
 use tower_okta::clock::FixedClock;
-use tower_okta::{AccessClaims, AuthError, Claims, Introspection, TokenError, WhenUnavailable};
-use tower_okta_mock::{KeysFault, MockOkta};
+use tower_okta::{
+    AccessClaims, AuthError, Claims, ErrorKind, Introspection, TokenError, WhenUnavailable,
+};
+use tower_okta_mock::{KeysFault, ManualClock, MockOkta};
 
 const APP: &str = "0oa-ingestion-bot";
 
@@ -92,11 +94,18 @@ async fn a_service_app_token_passes_the_layer_as_a_client_token() {
 
 #[tokio::test]
 async fn tokens_are_cached_until_shortly_before_expiry_and_refreshed_single_flight() {
-    let (okta, key) = service_app().await;
-    // The client's clock also dates its assertions, which the mock accepts only while their
-    // `exp` (issued at + 5 min) is in the future and at most an hour away: start 290 s behind
-    // so that the renewal an hour later still signs acceptable assertions.
-    let clock = Arc::new(FixedClock::new(now() - 290));
+    // The client's clock dates its assertions, and the mock checks them with its own clock
+    // (`iat` at most a minute ahead, `exp` in the future): both clocks move together.
+    let okta_clock = ManualClock::default();
+    let okta = MockOkta::builder()
+        .clock(okta_clock.clone())
+        .start()
+        .await
+        .unwrap();
+    let key = SigningKey::generate().unwrap();
+    okta.register_service_app(APP, &key.public_jwk(), &["orders:read", "orders:write"])
+        .unwrap();
+    let clock = Arc::new(FixedClock::new(now()));
     let client = ClientCredentials::builder()
         .issuer(okta.issuer())
         .client_id(APP)
@@ -122,12 +131,14 @@ async fn tokens_are_cached_until_shortly_before_expiry_and_refreshed_single_flig
         "one token request for 20 concurrent callers"
     );
     clock.advance(3600 - 61);
+    okta_clock.advance(Duration::from_secs(3600 - 61));
     assert_eq!(
         client.token().await.unwrap().secret(),
         tokens[0],
         "still cached"
     );
     clock.advance(1);
+    okta_clock.advance(Duration::from_secs(1));
     assert_ne!(
         client.token().await.unwrap().secret(),
         tokens[0],
@@ -325,8 +336,9 @@ async fn unavailable_introspection_trusts_local_verification_or_fails_closed() {
         closed
             .verify_access_token(&okta.access_token())
             .await
-            .unwrap_err(),
-        AuthError::IntrospectionUnavailable
+            .unwrap_err()
+            .kind(),
+        ErrorKind::IntrospectionUnavailable
     );
     let app = Router::new()
         .route("/x", get(|| async { "x" }))
@@ -358,8 +370,12 @@ async fn rate_limited_introspection_backs_off() {
     okta.set_introspect_fault(KeysFault::Status(429));
     let first = okta.access_token();
     assert_eq!(
-        verifier.verify_access_token(&first).await.unwrap_err(),
-        AuthError::IntrospectionUnavailable
+        verifier
+            .verify_access_token(&first)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::IntrospectionUnavailable
     );
     assert_eq!(okta.introspection_count(), 1);
     // Paused: other tokens do not reach Okta during the backoff.
@@ -369,7 +385,8 @@ async fn rate_limited_introspection_backs_off() {
     }
     assert_eq!(okta.introspection_count(), 1);
     okta.set_introspect_fault(KeysFault::None);
-    clock.advance(2);
+    // Okta's X-Rate-Limit-Reset is a minute ahead (the mock's clock); with jitter, at most 72 s.
+    clock.advance(73);
     assert!(verifier.verify_access_token(&first).await.is_ok());
     assert_eq!(okta.introspection_count(), 2);
 }
@@ -408,7 +425,75 @@ async fn a_confidential_client_introspects_with_private_key_jwt() {
         wrong
             .verify_access_token(&okta.access_token())
             .await
-            .unwrap_err(),
-        AuthError::IntrospectionUnavailable
+            .unwrap_err()
+            .kind(),
+        ErrorKind::IntrospectionUnavailable
     );
+}
+
+#[tokio::test]
+async fn a_rate_limited_token_endpoint_is_a_typed_error_and_is_not_asked_again_before_its_reset() {
+    let t0 = now();
+    let okta_clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(t0 as u64));
+    let okta = MockOkta::builder()
+        .clock(okta_clock.clone())
+        .start()
+        .await
+        .unwrap();
+    let key = SigningKey::generate().unwrap();
+    okta.register_service_app(APP, &key.public_jwk(), &["orders:read"])
+        .unwrap();
+    let clock = Arc::new(FixedClock::new(t0));
+    let client = ClientCredentials::builder()
+        .issuer(okta.issuer())
+        .client_id(APP)
+        .key(key)
+        .scopes(["orders:read"])
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    // Okta's 429: E0000047, X-Rate-Limit-Reset 30 s ahead, no Retry-After.
+    okta.set_token_fault(KeysFault::RateLimited {
+        reset_after: Duration::from_secs(30),
+    });
+    let wait = match client.token().await.unwrap_err() {
+        ClientError::RateLimited {
+            retry_after: Some(wait),
+        } => wait,
+        other => panic!("not a typed 429: {other:?}"),
+    };
+    assert!(
+        wait >= Duration::from_secs(29) && wait <= Duration::from_secs(37),
+        "{wait:?}"
+    );
+    // Okta is fine again, but the client waits as asked: no request before the reset.
+    okta.set_token_fault(KeysFault::None);
+    clock.advance(20);
+    okta_clock.advance(Duration::from_secs(20));
+    assert!(matches!(
+        client.token().await.unwrap_err(),
+        ClientError::RateLimited {
+            retry_after: Some(_)
+        }
+    ));
+    clock.advance(20);
+    okta_clock.advance(Duration::from_secs(20));
+    assert!(client.token().await.is_ok());
+}
+
+#[tokio::test]
+async fn an_okta_error_body_is_a_typed_error() {
+    let (okta, key) = service_app().await;
+    let client = client(&okta, key, &["orders:read"]);
+    // Okta's own API errors carry `errorCode`/`errorSummary`, not OAuth's `error`.
+    okta.set_token_fault(KeysFault::Status(500));
+    match client.token().await.unwrap_err() {
+        ClientError::Okta { code, summary } => {
+            assert!(code.starts_with('E'), "{code}");
+            assert!(summary.is_some());
+        }
+        other => panic!("not an Okta error: {other:?}"),
+    }
+    okta.set_token_fault(KeysFault::None);
+    assert!(client.token().await.is_ok());
 }

@@ -16,7 +16,7 @@ use reqwest::header::{self, HeaderMap};
 use reqwest::{redirect, Client, StatusCode};
 use serde_json::Value;
 use tower_okta::Verifier;
-use tower_okta_mock::{MockOkta, MockUser, DEFAULT_SPA_ORIGIN};
+use tower_okta_mock::{ManualClock, MockOkta, MockUser, DEFAULT_SPA_ORIGIN};
 use url::Url;
 
 const CALLBACK: &str = "http://localhost:8585/callback";
@@ -33,6 +33,18 @@ async fn start() -> (MockOkta, Verifier) {
     let okta = MockOkta::start().await.unwrap();
     let verifier = okta.verifier_builder().build().unwrap();
     (okta, verifier)
+}
+
+/// A mock whose clock the test moves (for the refresh-token grace period).
+async fn start_with_clock() -> (MockOkta, Verifier, ManualClock) {
+    let clock = ManualClock::default();
+    let okta = MockOkta::builder()
+        .clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
+    let verifier = okta.verifier_builder().build().unwrap();
+    (okta, verifier, clock)
 }
 
 fn random_string() -> String {
@@ -623,7 +635,7 @@ async fn token_request_errors() {
 
 #[tokio::test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
-    let (okta, verifier) = start().await;
+    let (okta, verifier, clock) = start_with_clock().await;
     let scope = "openid profile email offline_access";
     let (code, code_verifier) = pkce_code(&okta, scope, "n").await;
     let first = exchange(&okta, &code, &code_verifier).await;
@@ -666,7 +678,9 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_scope");
 
-    // Reuse of a spent token is refused, and revokes the live one of the same family.
+    // Reuse of a spent token after Okta's 30 s grace period is refused, and revokes the live one
+    // of the same family.
+    clock.advance(Duration::from_secs(31));
     refresh(&okta, &rt1, scope)
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");
@@ -677,7 +691,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
 
 #[tokio::test]
 async fn reuse_in_one_family_leaves_other_sign_ins_alone() {
-    let (okta, _) = start().await;
+    let (okta, _, clock) = start_with_clock().await;
     let scope = "openid offline_access";
     let (code, code_verifier) = pkce_code(&okta, scope, "n").await;
     let a1 = exchange(&okta, &code, &code_verifier)
@@ -693,6 +707,7 @@ async fn reuse_in_one_family_leaves_other_sign_ins_alone() {
         .await
         .str("refresh_token")
         .to_owned();
+    clock.advance(Duration::from_secs(31));
     refresh(&okta, &a1, scope)
         .await
         .assert_error(StatusCode::BAD_REQUEST, "invalid_grant");

@@ -295,7 +295,7 @@ async fn token_rules_answer_401_invalid_token() {
         (
             "oversize",
             okta.access_token_builder()
-                .claim("pad", "x".repeat(9000))
+                .claim("pad", "x".repeat(17_000))
                 .build(),
             TokenError::TooLarge,
         ),

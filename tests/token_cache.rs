@@ -117,7 +117,7 @@ async fn a_removed_key_stops_cached_tokens_after_the_next_fetch() {
         get_with_token(&app, "/api/me", &old).await.status,
         StatusCode::OK
     );
-    okta.rotate_key().unwrap();
+    common::sign_with_a_new_key(&okta);
     okta.unpublish_key(&old_kid);
     // Cached, and the verifier has not fetched the new set yet.
     assert_eq!(
@@ -169,4 +169,49 @@ fn settings_are_validated() {
         .token_cache(10, Duration::from_secs(30))
         .build()
         .is_ok());
+}
+
+#[tokio::test]
+async fn a_key_removed_by_okta_stops_cached_tokens_within_one_jwks_lifetime() {
+    // Okta's keys answer says max-age of ~44 days; the verifier keeps a set at most an hour.
+    let (okta, verifier, clock) = setup(Duration::from_secs(3600)).await;
+    let app = app(&verifier);
+    let leaked = token(&okta, T0 + 86_400);
+    assert_eq!(
+        get_with_token(&app, "/api/me", &leaked).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(verifier.jwks_stats().ttl, Duration::from_secs(3600));
+    assert_eq!(verifier.token_cache_len(), 1);
+    // An emergency rotation: Okta removes the signing key at once.
+    okta.emergency_rotate().unwrap();
+    // Within the hour the verifier has not looked again: the documented window.
+    clock.advance(3000);
+    assert_eq!(
+        get_with_token(&app, "/api/me", &leaked).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(okta.key_fetch_count(), 1);
+    // Past 90% of the lifetime, a cache hit starts the background refresh...
+    clock.advance(300);
+    get_with_token(&app, "/api/me", &leaked).await;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while okta.key_fetch_count() < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the background refresh asks Okta");
+    // (refresh_keys waits for it to end, and fetches nothing itself after a fresh success.)
+    verifier.refresh_keys().await.unwrap();
+    // ...and from then on the cached token is refused: its key left the set.
+    get_with_token(&app, "/api/me", &leaked)
+        .await
+        .assert_invalid_token();
+    // Tokens signed with the promoted key verify, without another fetch for their kid.
+    let fresh = token(&okta, T0 + 86_400);
+    assert_eq!(
+        get_with_token(&app, "/api/me", &fresh).await.status,
+        StatusCode::OK
+    );
 }

@@ -6,13 +6,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AppConfig, DEFAULT_CLIENT_ID, DEFAULT_SPA_ORIGIN, OKTA_KEYS_CACHE_CONTROL};
+use crate::config::{
+    AppConfig, DEFAULT_CLIENT_ID, DEFAULT_SPA_ORIGIN, OKTA_DEFAULT_AUDIENCE,
+    OKTA_KEYS_CACHE_CONTROL,
+};
 use crate::error::MockError;
 use crate::fault::KeysFault;
-use crate::keys::MockKey;
+use crate::grants::Grants;
+use crate::keyset::Keys;
 use crate::okta::MockOkta;
 use crate::server;
-use crate::state::{Grants, Keys, Shared};
+use crate::state::Shared;
 use crate::user::MockUser;
 use crate::util::random_id;
 
@@ -27,6 +31,7 @@ pub struct MockOktaBuilder {
     user: Option<MockUser>,
     config: AppConfig,
     clock: Arc<dyn Clock>,
+    next_key: bool,
 }
 
 impl Default for MockOktaBuilder {
@@ -39,6 +44,7 @@ impl Default for MockOktaBuilder {
             user: None,
             config: AppConfig::for_origin(DEFAULT_SPA_ORIGIN),
             clock: Arc::new(SystemClock),
+            next_key: true,
         }
     }
 }
@@ -62,9 +68,27 @@ impl MockOktaBuilder {
         self
     }
 
-    /// The authorization server's Audience (default: the client ID, the SPA setup).
+    /// The authorization server's Audience: the `aud` of access tokens (default: the client ID,
+    /// the SPA setup). ID tokens keep the client ID as their `aud` whatever this says.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
+        self
+    }
+
+    /// The Audience of the authorization server Okta ships, `default`:
+    /// [`api://default`](OKTA_DEFAULT_AUDIENCE) (the same as `.audience("api://default")`).
+    /// Access tokens then carry `aud: api://default`; ID tokens keep the client ID.
+    pub fn default_audience(self) -> Self {
+        self.audience(OKTA_DEFAULT_AUDIENCE)
+    }
+
+    /// Whether the JWKS also publishes the next key, the one the next
+    /// [`rotate_key`](MockOkta::rotate_key) signs with (default `true`, as Okta publishes a key
+    /// weeks before it signs with it). With `false` the JWKS starts with the signing key alone
+    /// and a rotation signs at once with a key never published before (an unannounced key, as
+    /// a verifier sees it after an emergency rotation it has not fetched yet).
+    pub fn publish_next_key(mut self, publish: bool) -> Self {
+        self.next_key = publish;
         self
     }
 
@@ -140,8 +164,20 @@ impl MockOktaBuilder {
         self
     }
 
+    /// The refresh-token rotation grace period (default 30 s, Okta's default; Okta allows 0 to
+    /// 60 s): for this long after a refresh token was rotated away it still works, and each use
+    /// gets a new pair (a new access token and a new refresh token of the same family, as Okta
+    /// answers). Used after the grace period it is reuse: the whole family is revoked (its refresh
+    /// tokens, and every access token issued since sign-in, which introspection then reports
+    /// `active: false`). `Duration::ZERO` makes any second use reuse.
+    pub fn refresh_token_grace(mut self, grace: Duration) -> Self {
+        self.config.refresh_token_grace = grace;
+        self
+    }
+
     /// The clock the mock reads (default [`SystemClock`]): `iat` and `exp` of the tokens it
-    /// mints, the expiry of authorization codes, the `exp` of client assertions, and whether
+    /// mints, the expiry of authorization codes, the refresh-token grace period, the `iat` and
+    /// `exp` of client assertions, the `X-Rate-Limit-Reset` of `429` answers, and whether
     /// introspection and userinfo find a token expired. A
     /// [`ManualClock`](crate::ManualClock) lets a test move time.
     pub fn clock(mut self, clock: impl Clock) -> Self {
@@ -149,7 +185,8 @@ impl MockOktaBuilder {
         self
     }
 
-    /// Generates a signing key, binds the port and starts serving on the current tokio runtime.
+    /// Generates the signing key and the next key, binds the port and starts serving on the
+    /// current tokio runtime.
     ///
     /// # Errors
     /// [`MockError::Bind`] if the address cannot be bound, [`MockError::KeyGeneration`] if a key
@@ -161,7 +198,7 @@ impl MockOktaBuilder {
         if id.is_empty() || !id.bytes().all(plain) {
             return Err(MockError::InvalidAuthServerId(id.clone()));
         }
-        let key = MockKey::generate()?;
+        let keys = Keys::generate(self.next_key)?;
         let bind = |source| MockError::Bind {
             addr: self.addr,
             source,
@@ -180,10 +217,7 @@ impl MockOktaBuilder {
             idp: format!("00o{}", random_id(17)),
             config: self.config,
             clock: self.clock,
-            keys: Mutex::new(Keys {
-                published: vec![key.clone()],
-                signing: key,
-            }),
+            keys: Mutex::new(keys),
             extra_jwks: Mutex::new(Vec::new()),
             keys_fault: Mutex::new(KeysFault::None),
             cache_control: Mutex::new(OKTA_KEYS_CACHE_CONTROL.to_owned()),
@@ -193,6 +227,7 @@ impl MockOktaBuilder {
             service_apps: Mutex::new(Default::default()),
             used_jtis: Mutex::new(Default::default()),
             introspect_fault: Mutex::new(KeysFault::None),
+            token_fault: Mutex::new(KeysFault::None),
             introspections: AtomicUsize::new(0),
         });
         let stop = server::spawn(listener, server::router(Arc::clone(&state), &base));
@@ -203,7 +238,8 @@ impl MockOktaBuilder {
 
 impl MockOkta {
     /// Starts a mock with the defaults (issuer `http://127.0.0.1:{port}/oauth2/default`, client ID
-    /// [`DEFAULT_CLIENT_ID`], audience = client ID).
+    /// [`DEFAULT_CLIENT_ID`], audience = client ID, two published keys: the signing one and the
+    /// next one).
     ///
     /// # Errors
     /// [`MockError::Bind`] if no loopback port can be bound, [`MockError::KeyGeneration`] if no

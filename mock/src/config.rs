@@ -10,6 +10,12 @@ pub const DEFAULT_CLIENT_ID: &str = "0oa1mockspa2client3id";
 pub const DEFAULT_SPA_ORIGIN: &str = "http://localhost:8585";
 /// Okta's `Cache-Control` on the keys endpoint: weeks.
 pub const OKTA_KEYS_CACHE_CONTROL: &str = "max-age=3317760, must-revalidate";
+/// The Audience of the authorization server Okta ships (`default`): `api://default`
+/// ([`MockOktaBuilder::default_audience`](crate::MockOktaBuilder::default_audience)).
+pub const OKTA_DEFAULT_AUDIENCE: &str = "api://default";
+/// Okta's default refresh-token rotation grace period: 30 seconds
+/// ([`MockOktaBuilder::refresh_token_grace`](crate::MockOktaBuilder::refresh_token_grace)).
+pub const DEFAULT_REFRESH_TOKEN_GRACE: Duration = Duration::from_secs(30);
 
 /// The SPA app's settings in the mock (set through `MockOktaBuilder`).
 #[derive(Debug, Clone)]
@@ -19,6 +25,8 @@ pub(crate) struct AppConfig {
     pub(crate) allowed_origins: Vec<String>,
     pub(crate) custom_scopes: Vec<String>,
     pub(crate) access_token_lifetime: Duration,
+    /// How long a rotated-away refresh token still works.
+    pub(crate) refresh_token_grace: Duration,
 }
 
 impl AppConfig {
@@ -36,6 +44,7 @@ impl AppConfig {
             allowed_origins: vec![origin.to_owned()],
             custom_scopes: Vec::new(),
             access_token_lifetime: Duration::from_secs(3600),
+            refresh_token_grace: DEFAULT_REFRESH_TOKEN_GRACE,
         }
     }
 }

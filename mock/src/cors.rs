@@ -1,5 +1,5 @@
 //! CORS for the endpoints a browser calls with `fetch` (discovery, keys, token, userinfo,
-//! revoke), for the trusted origins only (Okta's Security > API > Trusted Origins).
+//! revoke, introspect), for the trusted origins only (Okta's Security > API > Trusted Origins).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::reply::{okta_error, Answer};
 
 /// The request headers a browser may send (okta-auth-js sends `Accept`, `Content-Type`,
-/// `X-Okta-User-Agent-Extended`, and `Authorization` to revoke).
+/// `X-Okta-User-Agent-Extended`, and `Authorization` to revoke and introspect).
 const ALLOWED_HEADERS: [HeaderName; 6] = [
     header::ACCEPT,
     header::AUTHORIZATION,

@@ -7,27 +7,42 @@
 //! server it serves, under the issuer `http://127.0.0.1:{port}/oauth2/default`:
 //! - `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`;
 //! - `/v1/keys`: the JWKS (RSA 2048 keys with `kid`, `use: sig`, `alg: RS256`), with Okta's very
-//!   long `Cache-Control: max-age`;
+//!   long `Cache-Control: max-age`. Like Okta it publishes **two keys** from the start: the
+//!   signing key and the next one ([`MockOkta::next_key`]), announced before it signs.
+//!   [`MockOkta::rotate_key`] promotes the next key (verifiers already have it) and publishes a
+//!   fresh next key, keeping the old one published; [`MockOkta::emergency_rotate`] also removes
+//!   the old key at once; [`MockOktaBuilder::publish_next_key`]`(false)` starts with the signing
+//!   key alone;
 //! - the browser flows of an SPA app integration (a public client), enough for
 //!   `@okta/okta-auth-js` to sign in against it: `/v1/authorize` (Authorization Code with PKCE
 //!   S256, required; Implicit `id_token token` with `nonce`; `response_mode` `query` or
 //!   `fragment`; sign-in auto-approved for the [`MockUser`]), `/v1/token` (`authorization_code`
 //!   with the code verifier checked, codes single-use and valid 60 s; `refresh_token` with
-//!   rotation when `offline_access` was granted: a spent refresh token is refused and its reuse
-//!   revokes the one that replaced it), `/v1/userinfo`, `/v1/revoke` and `/v1/logout`. Redirect
+//!   rotation when `offline_access` was granted: a rotated-away refresh token still works for a
+//!   grace period, 30 s by default ([`MockOktaBuilder::refresh_token_grace`]), and its reuse
+//!   after that revokes the whole family, with the access tokens issued since sign-in),
+//!   `/v1/userinfo`, `/v1/revoke` (a client's own tokens only) and `/v1/logout`. Redirect
 //!   URIs must match a registered one exactly (default `http://localhost:8585/callback` and
 //!   `/silent-callback`; [`MockOktaBuilder::spa_origin`]); an unknown one gets a `400` page, never
 //!   a redirect. The endpoints a browser calls with `fetch` (discovery, keys, token, userinfo,
-//!   revoke) answer CORS preflights and carry `Access-Control-Allow-Origin` for the trusted
-//!   origins (default `http://localhost:8585`);
+//!   revoke, introspect) answer CORS preflights and carry `Access-Control-Allow-Origin` for the
+//!   trusted origins (default `http://localhost:8585`). Discovery advertises only what the mock
+//!   serves (response modes `query` and `fragment`, no hybrid response types);
 //! - machine clients: `client_credentials` at `/v1/token` for service apps
-//!   ([`MockOkta::register_service_app`]) authenticating with `private_key_jwt`, and
-//!   `/v1/introspect` (RFC 7662).
+//!   ([`MockOkta::register_service_app`]) authenticating with `private_key_jwt` (assertions
+//!   checked as Okta does: `aud`, `exp` at most an hour away and after `iat`, `iat` not in the
+//!   future, single-use `jti`), and `/v1/introspect` (RFC 7662; the SPA client names itself in
+//!   the form or with `Authorization: Basic base64(client_id:)`).
+//!
+//! Access tokens carry `aud` = the client ID (the SPA setup tower-okta targets);
+//! [`MockOktaBuilder::default_audience`] gives them the `api://default` of the authorization
+//! server Okta ships. ID tokens always carry the client ID.
 //!
 //! It mints Okta-shaped access and ID tokens (claims as Okta issues them: `ver`, `jti`, `cid`,
 //! `uid`, `scp`... for access tokens; `nonce`, `amr`, `idp`... for ID tokens) and lets tests change
 //! any claim or header, rotate keys, publish odd keys, inject faults into the keys and
-//! introspection endpoints, and move its [`Clock`].
+//! introspection endpoints (a `429` carries Okta's `X-Rate-Limit-*` headers, see
+//! [`KeysFault::RateLimited`]), and move its [`Clock`].
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -40,7 +55,9 @@
 //! // The JWKS, as a verifier fetches it.
 //! let jwks: serde_json::Value =
 //!     serde_json::from_str(&reqwest::get(okta.jwks_uri()).await?.text().await?)?;
+//! // The signing key first, then the next one.
 //! assert_eq!(jwks["keys"][0]["kid"], okta.signing_key().kid());
+//! assert_eq!(jwks["keys"][1]["kid"], okta.next_key().unwrap().kid());
 //! assert_eq!(okta.key_fetch_count(), 1);
 //!
 //! // A minted access token verifies with the published key.
@@ -66,8 +83,10 @@ mod cors;
 mod endpoints;
 mod error;
 mod fault;
+mod grants;
 mod jwt;
 mod keys;
+mod keyset;
 mod okta;
 mod params;
 mod reply;
@@ -79,7 +98,10 @@ mod util;
 
 pub use builder::MockOktaBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{DEFAULT_CLIENT_ID, DEFAULT_SPA_ORIGIN, OKTA_KEYS_CACHE_CONTROL};
+pub use config::{
+    DEFAULT_CLIENT_ID, DEFAULT_REFRESH_TOKEN_GRACE, DEFAULT_SPA_ORIGIN, OKTA_DEFAULT_AUDIENCE,
+    OKTA_KEYS_CACHE_CONTROL,
+};
 pub use error::MockError;
 pub use fault::KeysFault;
 pub use keys::MockKey;

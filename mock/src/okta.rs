@@ -128,17 +128,39 @@ impl MockOkta {
         self.state.signing_key()
     }
 
-    /// Generates a new key, publishes it next to the old ones and signs with it from now on
-    /// (what Okta does at a rotation). Returns the new key.
+    /// The key announced to sign next: published in the JWKS, signing from the next
+    /// [`rotate_key`](Self::rotate_key) on. `None` when the mock was built with
+    /// [`publish_next_key(false)`](crate::MockOktaBuilder::publish_next_key).
+    #[must_use]
+    pub fn next_key(&self) -> Option<MockKey> {
+        lock(&self.state.keys).next.clone()
+    }
+
+    /// A scheduled rotation, as Okta does it about four times a year: the next key (published
+    /// weeks before, so verifiers already have it) signs from now on, and a freshly generated key
+    /// is published as the next one. The key that signed so far stays published (Okta keeps it
+    /// for a while, so tokens it signed still verify) until
+    /// [`unpublish_key`](Self::unpublish_key) removes it. Returns the key that signs now.
+    ///
+    /// Built with [`publish_next_key(false)`](crate::MockOktaBuilder::publish_next_key), the
+    /// fresh key is published and signs at once (a kid verifiers have never seen).
     ///
     /// # Errors
-    /// [`MockError::KeyGeneration`] if the key cannot be generated.
+    /// [`MockError::KeyGeneration`] if the fresh key cannot be generated.
     pub fn rotate_key(&self) -> Result<MockKey, MockError> {
-        let key = MockKey::generate()?;
-        let mut keys = lock(&self.state.keys);
-        keys.published.push(key.clone());
-        keys.signing = key.clone();
-        Ok(key)
+        let fresh = MockKey::generate()?;
+        Ok(lock(&self.state.keys).rotate(fresh, false))
+    }
+
+    /// An emergency rotation (a key compromised): the signing key leaves the JWKS at once (tokens
+    /// it signed stop verifying, and introspection reports them inactive), the next key signs from
+    /// now on and a fresh next key is published. Returns the key that signs now.
+    ///
+    /// # Errors
+    /// [`MockError::KeyGeneration`] if the fresh key cannot be generated.
+    pub fn emergency_rotate(&self) -> Result<MockKey, MockError> {
+        let fresh = MockKey::generate()?;
+        Ok(lock(&self.state.keys).rotate(fresh, true))
     }
 
     /// Publishes `key` in the JWKS (without signing with it).
@@ -146,7 +168,8 @@ impl MockOkta {
         lock(&self.state.keys).published.push(key);
     }
 
-    /// Removes the key with this `kid` from the JWKS (it may still sign, to test removal).
+    /// Removes the key with this `kid` from the JWKS (it may still sign, to test removal). The
+    /// next key, removed, is published again by the rotation that promotes it.
     pub fn unpublish_key(&self, kid: &str) {
         lock(&self.state.keys).published.retain(|k| k.kid() != kid);
     }
@@ -176,6 +199,13 @@ impl MockOkta {
     /// does for the keys endpoint (`KeysFault::Status(429)` is Okta's rate limit).
     pub fn set_introspect_fault(&self, fault: KeysFault) {
         *lock(&self.state.introspect_fault) = fault;
+    }
+
+    /// Makes the token endpoint misbehave like [`set_keys_fault`](Self::set_keys_fault) does for
+    /// the keys endpoint, for every grant (`KeysFault::Status(429)` is Okta's rate limit, with
+    /// Okta's `E0000047` error body and `X-Rate-Limit-*` headers).
+    pub fn set_token_fault(&self, fault: KeysFault) {
+        *lock(&self.state.token_fault) = fault;
     }
 
     /// Registers (or replaces) a service app (a machine client using the client-credentials
@@ -218,6 +248,15 @@ impl MockOkta {
     /// one of the mock's.
     pub fn revoke(&self, access_token: &str) -> bool {
         self.state.revoke_access_token(access_token)
+    }
+
+    /// True if `access_token` is one the mock issued and it was revoked: by
+    /// [`revoke`](Self::revoke), at `/v1/revoke`, or with its refresh-token family (a refresh
+    /// token reused after the grace period, an authorization code replayed). False for a token
+    /// the mock cannot check (not one of its own, or signed by a key no longer published).
+    #[must_use]
+    pub fn is_revoked(&self, access_token: &str) -> bool {
+        self.state.is_token_revoked(access_token)
     }
 
     /// The JWKS document the keys endpoint serves now.

@@ -30,7 +30,7 @@ pub(crate) fn router(state: Arc<Shared>, base: &str) -> Router {
                 cors::refuse_untrusted_preflight,
             ))
     };
-    // Navigations (authorize, logout) and server-to-server calls (introspect): no CORS.
+    // Navigations (authorize, logout): no CORS.
     let plain = |endpoint: Endpoint| endpoint.fallback(method_not_allowed);
     let path = |suffix: &str| format!("{base}{suffix}");
     Router::new()
@@ -49,9 +49,9 @@ pub(crate) fn router(state: Arc<Shared>, base: &str) -> Router {
             browser(get(userinfo::handle).post(userinfo::handle)),
         )
         .route(&path("/v1/revoke"), browser(post(revoke::post)))
+        .route(&path("/v1/introspect"), browser(post(introspect::post)))
         .route(&path("/v1/authorize"), plain(get(authorize::get)))
         .route(&path("/v1/logout"), plain(get(logout::get)))
-        .route(&path("/v1/introspect"), plain(post(introspect::post)))
         .fallback(not_found)
         .with_state(state)
 }

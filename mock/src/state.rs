@@ -11,63 +11,16 @@ use serde_json::{Map, Value};
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::fault::KeysFault;
+use crate::grants::Grants;
 use crate::jwt;
 use crate::keys::MockKey;
+use crate::keyset::Keys;
 use crate::user::MockUser;
 use crate::util::unix_secs;
 
 /// Locks, ignoring poisoning (a panicking test must not take the mock down with it).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The published keys and the one that signs.
-#[derive(Debug)]
-pub(crate) struct Keys {
-    pub(crate) published: Vec<MockKey>,
-    pub(crate) signing: MockKey,
-}
-
-/// An authorization code not yet exchanged.
-#[derive(Debug)]
-pub(crate) struct CodeGrant {
-    pub(crate) redirect_uri: String,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) nonce: Option<String>,
-    pub(crate) code_challenge: String,
-    pub(crate) expires: SystemTime,
-    pub(crate) auth_time: i64,
-}
-
-/// A live refresh token.
-#[derive(Debug, Clone)]
-pub(crate) struct RefreshGrant {
-    pub(crate) family: u64,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) auth_time: i64,
-}
-
-/// What the OAuth endpoints remember: codes, refresh tokens, revocations.
-#[derive(Debug, Default)]
-pub(crate) struct Grants {
-    /// Codes not yet exchanged.
-    pub(crate) codes: HashMap<String, CodeGrant>,
-    /// Codes exchanged (or tried), with the refresh-token family the exchange started, if any.
-    pub(crate) spent_codes: HashMap<String, Option<u64>>,
-    /// Live refresh tokens.
-    pub(crate) refresh: HashMap<String, RefreshGrant>,
-    /// Rotated-away refresh tokens and their family.
-    pub(crate) spent_refresh: HashMap<String, u64>,
-    /// Revoked access tokens (`jti`), for userinfo and introspection.
-    pub(crate) revoked_access: HashSet<String>,
-    pub(crate) next_family: u64,
-}
-
-impl Grants {
-    /// Revokes the live refresh token of `family` (reuse detected, or a code replayed).
-    pub(crate) fn revoke_family(&mut self, family: u64) {
-        self.refresh.retain(|_, grant| grant.family != family);
-    }
 }
 
 /// A registered service app (client credentials with `private_key_jwt`).
@@ -109,6 +62,7 @@ pub(crate) struct Shared {
     /// Client assertion IDs already used.
     pub(crate) used_jtis: Mutex<HashSet<String>>,
     pub(crate) introspect_fault: Mutex<KeysFault>,
+    pub(crate) token_fault: Mutex<KeysFault>,
     pub(crate) introspections: AtomicUsize,
 }
 
@@ -157,15 +111,23 @@ impl Shared {
         lock(&self.grants).revoked_access.contains(jti)
     }
 
+    /// The `jti` of a token the mock issued.
+    fn own_jti(&self, token: &str) -> Option<String> {
+        self.verify_own(token)
+            .and_then(|claims| claims.get("jti").and_then(Value::as_str).map(str::to_owned))
+    }
+
     /// Revokes an access token the mock issued (by its `jti`); false if it is not one.
     pub(crate) fn revoke_access_token(&self, token: &str) -> bool {
-        let Some(jti) = self
-            .verify_own(token)
-            .and_then(|claims| claims.get("jti").and_then(Value::as_str).map(str::to_owned))
-        else {
+        let Some(jti) = self.own_jti(token) else {
             return false;
         };
         lock(&self.grants).revoked_access.insert(jti);
         true
+    }
+
+    /// True if `token` is one the mock issued and it was revoked (false for unknown tokens).
+    pub(crate) fn is_token_revoked(&self, token: &str) -> bool {
+        self.own_jti(token).is_some_and(|jti| self.is_revoked(&jti))
     }
 }

@@ -112,7 +112,12 @@ async fn introspect(okta: &MockOkta, token: &str) -> Value {
 
 #[tokio::test]
 async fn pkce_flow_issues_tokens_and_refresh_rotates() {
-    let okta = MockOkta::start().await.unwrap();
+    // No grace period: any second use of a refresh token is reuse (see tests/okta_parity.rs).
+    let okta = MockOkta::builder()
+        .refresh_token_grace(Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
     let (code, verifier) = sign_in(&okta, "openid profile email offline_access").await;
     // A wrong verifier burns the code.
     let (wrong, _) = pkce();
@@ -142,7 +147,7 @@ async fn pkce_flow_issues_tokens_and_refresh_rotates() {
     assert_eq!(id["nonce"], "n0nce");
     assert!(id["at_hash"].is_string());
 
-    // Refresh: rotated; the spent token is refused and its reuse revokes its successor.
+    // Refresh: rotated; the spent token is refused and its reuse revokes the family.
     let rt1 = tokens["refresh_token"].as_str().unwrap();
     let refresh = |rt: String| {
         let okta = &okta;
@@ -162,20 +167,27 @@ async fn pkce_flow_issues_tokens_and_refresh_rotates() {
     assert_eq!(status, StatusCode::OK, "{second}");
     let rt2 = second["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(rt1, rt2);
-    assert_eq!(refresh(rt1.to_owned()).await.2["error"], "invalid_grant");
-    assert_eq!(refresh(rt2).await.2["error"], "invalid_grant");
 
-    // Userinfo with the access token; a public client sending a secret is refused.
-    let response = client()
-        .get(format!("{}/v1/userinfo", okta.issuer()))
-        .bearer_auth(second["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    // Userinfo with the access token.
+    let userinfo = || {
+        client()
+            .get(format!("{}/v1/userinfo", okta.issuer()))
+            .bearer_auth(second["access_token"].as_str().unwrap())
+            .send()
+    };
+    let response = userinfo().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let info: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
     assert_eq!(info["sub"], okta.user().id.as_str());
     assert_eq!(info["email"], "jane.doe@example.com");
+
+    // Reuse revokes the family, with the access tokens issued since sign-in.
+    assert_eq!(refresh(rt1.to_owned()).await.2["error"], "invalid_grant");
+    assert_eq!(refresh(rt2).await.2["error"], "invalid_grant");
+    let response = userinfo().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // A public client sending a secret is refused.
     let (status, _, body) = post_form(
         &okta.token_endpoint(),
         &[

@@ -94,10 +94,12 @@ async fn jwks_has_okta_shape_and_cache_control() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CACHE_CONTROL], OKTA_KEYS_CACHE_CONTROL);
     assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    // Two keys, as Okta publishes them: the signing key, then the next one.
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1);
+    assert_eq!(keys.len(), 2);
     let key = okta.signing_key();
     assert_eq!(keys[0], key.jwk());
+    assert_eq!(keys[1], okta.next_key().unwrap().jwk());
     assert_eq!(keys[0]["kty"], "RSA");
     assert_eq!(keys[0]["alg"], "RS256");
     assert_eq!(keys[0]["use"], "sig");
@@ -114,7 +116,7 @@ async fn jwks_has_okta_shape_and_cache_control() {
     okta.set_extra_jwks(vec![json!({ "kty": "oct", "kid": "odd" })]);
     let (_, headers, jwks) = get_json(&okta.jwks_uri()).await;
     assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
-    assert_eq!(jwks["keys"][1]["kid"], "odd");
+    assert_eq!(jwks["keys"][2]["kid"], "odd");
 }
 
 #[tokio::test]
@@ -191,9 +193,12 @@ async fn rotation_publishes_the_new_key_and_signs_with_it() {
     let okta = MockOkta::start().await.unwrap();
     let old = okta.signing_key();
     let old_token = okta.access_token();
+    let announced = okta.next_key().unwrap();
     let new = okta.rotate_key().unwrap();
     assert_ne!(new.kid(), old.kid());
+    assert_eq!(new.kid(), announced.kid(), "the next key signs now");
     assert_eq!(okta.signing_key().kid(), new.kid());
+    let next = okta.next_key().unwrap();
     let (_, _, jwks) = get_json(&okta.jwks_uri()).await;
     let kids: Vec<&str> = jwks["keys"]
         .as_array()
@@ -201,7 +206,7 @@ async fn rotation_publishes_the_new_key_and_signs_with_it() {
         .iter()
         .map(|k| k["kid"].as_str().unwrap())
         .collect();
-    assert_eq!(kids, [old.kid(), new.kid()]);
+    assert_eq!(kids, [old.kid(), new.kid(), next.kid()]);
     let new_token = okta.access_token();
     assert_eq!(
         decode_header(&new_token).unwrap().kid.as_deref(),
@@ -211,7 +216,7 @@ async fn rotation_publishes_the_new_key_and_signs_with_it() {
     assert!(verify(&okta, &old_token).await.is_ok());
 
     okta.unpublish_key(old.kid());
-    assert_eq!(okta.jwks()["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(okta.jwks()["keys"].as_array().unwrap().len(), 2);
     let spare = MockKey::generate().unwrap().with_kid("spare");
     okta.publish_key(spare.clone());
     okta.set_signing_key(spare.clone());

@@ -45,6 +45,22 @@ pub enum ClientError {
         /// Okta's `error_description`.
         description: Option<String>,
     },
+    /// Okta's rate limit (429): ask again after `retry_after` (Okta's `X-Rate-Limit-Reset`, else
+    /// `Retry-After`, bounded to a minute), or later if Okta said nothing usable.
+    #[error("token endpoint is rate limiting this client (429){}", .retry_after.map(|d| format!("; retry in {} s", d.as_secs().max(1))).unwrap_or_default())]
+    RateLimited {
+        /// How long to wait before the next token request.
+        retry_after: Option<std::time::Duration>,
+    },
+    /// Okta answered with one of its own API errors (`errorCode`, e.g. `E0000047`) instead of an
+    /// OAuth error.
+    #[error("Okta refused the request: {code}{}", .summary.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Okta {
+        /// Okta's `errorCode`.
+        code: String,
+        /// Okta's `errorSummary`.
+        summary: Option<String>,
+    },
     /// The token endpoint's answer is not a token response.
     #[error("token endpoint answered with something that is not a token response")]
     InvalidResponse,

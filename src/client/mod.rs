@@ -32,6 +32,7 @@ mod error;
 
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,8 +44,41 @@ pub use self::error::{ClientConfigError, ClientError, OAuthErrorKind};
 pub use crate::signing::{SigningKey, SigningKeyError};
 
 use crate::clock::{Clock, SystemClock};
-use crate::net::{check_secure_url, post_form, read_capped, ReadError, MAX_RESPONSE_BYTES};
+use crate::net::{
+    check_secure_url, post_form, rate_limit_wait, read_capped, ReadError, MAX_RESPONSE_BYTES,
+};
 use crate::signing::JWT_BEARER;
+
+/// The error of a refused token request: an OAuth error (RFC 6749 section 5.2), or one of Okta's
+/// own API errors (`errorCode`/`errorSummary`), or an answer that is neither.
+fn refusal(status: reqwest::StatusCode, body: &[u8]) -> ClientError {
+    #[derive(Deserialize)]
+    struct OAuthError {
+        error: String,
+        error_description: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct OktaError {
+        error_code: String,
+        error_summary: Option<String>,
+    }
+    if let Ok(error) = serde_json::from_slice::<OAuthError>(body) {
+        tracing::warn!(status = status.as_u16(), error = %error.error, "client credentials refused");
+        return ClientError::OAuth {
+            kind: OAuthErrorKind::parse(&error.error),
+            description: error.error_description,
+        };
+    }
+    if let Ok(error) = serde_json::from_slice::<OktaError>(body) {
+        tracing::warn!(status = status.as_u16(), code = %error.error_code, "client credentials refused");
+        return ClientError::Okta {
+            code: error.error_code,
+            summary: error.error_summary,
+        };
+    }
+    ClientError::InvalidResponse
+}
 
 /// A cached token is renewed this long before it expires.
 const RENEW_BEFORE_SECS: i64 = 60;
@@ -201,6 +235,7 @@ impl ClientCredentialsBuilder {
                 http,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 cached: tokio::sync::Mutex::new(None),
+                paused_until_ms: AtomicI64::new(0),
             }),
         })
     }
@@ -214,6 +249,8 @@ struct ClientInner {
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
     cached: tokio::sync::Mutex<Option<AccessToken>>,
+    /// After a 429: no token request before this clock time (ms).
+    paused_until_ms: AtomicI64,
 }
 
 /// A token source for an Okta service app (client credentials with `private_key_jwt`).
@@ -245,8 +282,9 @@ impl ClientCredentials {
     /// one. Concurrent callers share one token request.
     ///
     /// # Errors
-    /// [`ClientError::OAuth`] with Okta's error, or [`ClientError::Http`] if Okta cannot be
-    /// reached.
+    /// [`ClientError::OAuth`] with Okta's error, [`ClientError::RateLimited`] after a 429 (until
+    /// Okta's `X-Rate-Limit-Reset`, without asking again before then), [`ClientError::Okta`] for
+    /// one of Okta's own API errors, or [`ClientError::Http`] if Okta cannot be reached.
     pub async fn token(&self) -> Result<AccessToken, ClientError> {
         let mut cached = self.inner.cached.lock().await;
         let now = self.inner.clock.now();
@@ -254,6 +292,15 @@ impl ClientCredentials {
             if now < token.expires_at - RENEW_BEFORE_SECS {
                 return Ok(token.clone());
             }
+        }
+        // Rate limited: wait as Okta asked, without asking again in between.
+        let now_ms = self.inner.clock.now_millis();
+        let paused_until = self.inner.paused_until_ms.load(Ordering::Relaxed);
+        if now_ms < paused_until {
+            let wait = u64::try_from(paused_until - now_ms).unwrap_or(0);
+            return Err(ClientError::RateLimited {
+                retry_after: Some(Duration::from_millis(wait)),
+            });
         }
         let token = self.request_token().await?;
         *cached = Some(token.clone());
@@ -284,6 +331,16 @@ impl ClientCredentials {
         }
         let response = post_form(&self.inner.http, &self.inner.endpoint, &form).await?;
         let status = response.status();
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let now_ms = self.inner.clock.now_millis();
+            let retry_after = rate_limit_wait(response.headers(), now_ms);
+            // Without a usable header, a second before the next request.
+            let pause = retry_after.unwrap_or(Duration::from_secs(1));
+            let until = now_ms.saturating_add(i64::try_from(pause.as_millis()).unwrap_or(i64::MAX));
+            self.inner.paused_until_ms.store(until, Ordering::Relaxed);
+            tracing::warn!(?retry_after, "client credentials rate limited");
+            return Err(ClientError::RateLimited { retry_after });
+        }
         let bytes = read_capped(response, MAX_RESPONSE_BYTES)
             .await
             .map_err(|e| match e {
@@ -291,18 +348,7 @@ impl ClientCredentials {
                 ReadError::TooLarge(_) => ClientError::InvalidResponse,
             })?;
         if !status.is_success() {
-            #[derive(Deserialize)]
-            struct OAuthError {
-                error: String,
-                error_description: Option<String>,
-            }
-            let error: OAuthError =
-                serde_json::from_slice(&bytes).map_err(|_| ClientError::InvalidResponse)?;
-            tracing::warn!(status = status.as_u16(), error = %error.error, "client credentials refused");
-            return Err(ClientError::OAuth {
-                kind: OAuthErrorKind::parse(&error.error),
-                description: error.error_description,
-            });
+            return Err(refusal(status, &bytes));
         }
         #[derive(Deserialize)]
         struct TokenResponse {

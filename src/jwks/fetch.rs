@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::jwk::{parse_jwks, KeySet, NotAJwks};
 use crate::algorithm::Algorithm;
-use crate::net::{check_secure_url, read_capped, ReadError};
+use crate::net::{check_secure_url, rate_limit_wait, read_capped, ReadError};
 
 /// Why a JWKS fetch failed. Logged; never sent to clients.
 #[derive(Debug, thiserror::Error)]
@@ -19,10 +19,18 @@ pub(crate) enum FetchError {
     Http(#[from] reqwest::Error),
     #[error("unexpected HTTP status {status} from {url}")]
     Status { status: u16, url: Url },
+    #[error("rate limited (429) by {url}")]
+    RateLimited {
+        url: Url,
+        /// How long Okta asks to wait (`X-Rate-Limit-Reset`, else `Retry-After`), bounded.
+        wait: Option<Duration>,
+    },
     #[error("response larger than {0} bytes")]
     TooLarge(usize),
     #[error(transparent)]
     NotAJwks(#[from] NotAJwks),
+    #[error("the fetch took longer than its total timeout")]
+    TimedOut,
     #[error("the JWKS has no usable key")]
     NoUsableKey,
     #[error("discovery document names issuer other than the configured one")]
@@ -67,7 +75,8 @@ impl Fetcher {
     }
 
     /// Fetches and parses the set: the usable keys, their lifetime and the URL they came from.
-    pub(crate) async fn fetch(&self) -> Result<(KeySet, Duration, Url), FetchError> {
+    /// `now_ms` is the clock's time, for Okta's `X-Rate-Limit-Reset` after a 429.
+    pub(crate) async fn fetch(&self, now_ms: i64) -> Result<(KeySet, Duration, Url), FetchError> {
         let uri = self.jwks_uri().await?;
         let response = self
             .http
@@ -77,6 +86,12 @@ impl Fetcher {
             .await?;
         let status = response.status();
         tracing::debug!(issuer = %self.issuer, url = %uri, status = status.as_u16(), "JWKS response");
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return Err(FetchError::RateLimited {
+                wait: rate_limit_wait(response.headers(), now_ms),
+                url: uri,
+            });
+        }
         if status != reqwest::StatusCode::OK {
             return Err(FetchError::Status {
                 status: status.as_u16(),

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use self::fetch::Fetcher;
+use self::fetch::{FetchError, Fetcher};
 pub use self::jwk::KeyError;
 #[cfg(feature = "__private")]
 pub(crate) use self::jwk::{parse_jwk, parse_jwks};
@@ -51,7 +51,7 @@ impl Default for JwksConfig {
             max_response_bytes: MAX_RESPONSE_BYTES,
             cooldown: Duration::from_secs(30),
             min_ttl: Duration::from_secs(5 * 60),
-            max_ttl: Duration::from_secs(24 * 60 * 60),
+            max_ttl: Duration::from_secs(60 * 60),
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(10),
         }
@@ -83,14 +83,27 @@ pub struct JwksStats {
 struct FetchState {
     /// Kids of the current set, to drop the ones a new set no longer has.
     kids: Vec<String>,
-    /// When the last fetch started, in clock milliseconds.
-    last_attempt: Option<i64>,
+    /// Whether the last fetch succeeded.
     last_ok: bool,
-    /// How long after `last_attempt` the next fetch may start: the cooldown after a success,
-    /// the jittered retry delay after a failure.
-    wait: Duration,
+    /// When the last successful fetch ended, in clock milliseconds.
+    last_success_ms: Option<i64>,
+    /// `(from, until)` in clock milliseconds: no fetch for an unknown `kid` starts in between.
+    /// Set after a fruitless fetch (one made for a `kid` that the fetched set did not contain
+    /// either: the cooldown) and after a failed one (the retry delay, counted from the failure).
+    /// Startup, scheduled and fruitful fetches clear it.
+    blocked: Option<(i64, i64)>,
     /// The next retry delay before jitter; doubles on each failure up to `retry_max`.
     retry: Duration,
+}
+
+/// Why a fetch is made. Not `Debug`: it holds a kid from a token, which is never logged.
+#[derive(Clone, Copy)]
+enum Reason<'a> {
+    /// A request names this `kid`, which is not cached.
+    UnknownKid(&'a str),
+    /// Startup ([`Verifier::refresh_keys`](crate::Verifier::refresh_keys)) or the scheduled
+    /// refresh before the set's lifetime ends.
+    Refresh,
 }
 
 /// The issuer's key source: fetcher, cache and fetch coordination.
@@ -104,6 +117,9 @@ pub(crate) struct Jwks {
     clock: Arc<dyn Clock>,
     /// When a background refresh is due, in clock milliseconds.
     refresh_due_ms: AtomicI64,
+    /// When the next fetch may start after a failure, in clock milliseconds (0: any time); read
+    /// without the lock for the `Retry-After` of a request that gave up waiting.
+    next_attempt_ms: AtomicI64,
     refreshing: AtomicBool,
     /// Lifetime of the current set, in seconds (0 before the first fetch).
     ttl_secs: AtomicU64,
@@ -145,13 +161,14 @@ impl Jwks {
                 .build(),
             state: tokio::sync::Mutex::new(FetchState {
                 kids: Vec::new(),
-                last_attempt: None,
                 last_ok: false,
-                wait: Duration::ZERO,
+                last_success_ms: None,
+                blocked: None,
                 retry,
             }),
             clock,
             refresh_due_ms: AtomicI64::new(i64::MAX),
+            next_attempt_ms: AtomicI64::new(0),
             refreshing: AtomicBool::new(false),
             ttl_secs: AtomicU64::new(0),
             fetches: AtomicU64::new(0),
@@ -185,46 +202,90 @@ impl Jwks {
         Some(key)
     }
 
-    /// True if a key with this `kid` is in the current set (no counters, no refresh).
-    pub(crate) fn contains(&self, kid: &str) -> bool {
-        self.keys.contains_key(kid)
+    /// True if a key with this `kid` is in the current set (no counters). Like
+    /// [`cached`](Self::cached), it starts a background refresh when one is due, so that a
+    /// verified-token cache hit keeps the set fresh too: a key Okta removed stops being accepted
+    /// within one lifetime even when every request is a cache hit.
+    pub(crate) fn contains(self: &Arc<Self>, kid: &str, now_ms: i64) -> bool {
+        let known = self.keys.contains_key(kid);
+        if known {
+            self.refresh_if_due(now_ms);
+        }
+        known
     }
 
     /// The key for `kid` after at most one (shared) fetch.
     ///
     /// `Ok(None)`: the issuer's current set has no such key (401). `Err`: the keys could not be
-    /// fetched and this `kid` is not cached (503).
+    /// fetched and this `kid` is not cached (503, with the seconds until the next attempt). A
+    /// request waits at most one total fetch timeout here, however many fetches are queued.
     pub(crate) async fn key_after_fetch(
         &self,
         kid: &str,
     ) -> Result<Option<Arc<VerifyingKey>>, AuthError> {
-        let mut state = self.state.lock().await;
+        // One total fetch timeout for the whole wait: queueing behind other fetches included.
+        let deadline = tokio::time::Instant::now() + self.config.timeout;
+        let Ok(mut state) = tokio::time::timeout_at(deadline, self.state.lock()).await else {
+            tracing::debug!(issuer = %self.issuer, "gave up waiting for a JWKS fetch");
+            return Err(self.unavailable(self.clock.now_millis()));
+        };
         if let Some(key) = self.keys.get(kid) {
             return Ok(Some(key));
         }
-        if let Some(last) = state.last_attempt {
-            let now = self.clock.now_millis();
-            // A clock that went back counts as time passed.
-            if now >= last && now - last < millis(state.wait) {
+        let now = self.clock.now_millis();
+        // A clock that went back counts as time passed.
+        if let Some((from, until)) = state.blocked {
+            if from <= now && now < until {
                 self.cooldown_hits.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(
                     issuer = %self.issuer,
                     last_fetch_ok = state.last_ok,
-                    "unknown kid within the JWKS fetch cooldown; not fetching"
+                    "unknown kid within the JWKS fetch cooldown or retry delay; not fetching"
                 );
                 return if state.last_ok {
                     Ok(None)
                 } else {
-                    Err(AuthError::KeysUnavailable)
+                    Err(self.unavailable(now))
                 };
             }
         }
-        self.fetch_locked(&mut state).await;
+        self.fetch_locked(&mut state, Reason::UnknownKid(kid), deadline)
+            .await;
         if state.last_ok {
             Ok(self.keys.get(kid))
         } else {
-            Err(AuthError::KeysUnavailable)
+            Err(self.unavailable(self.clock.now_millis()))
         }
+    }
+
+    /// Fetches the set now (startup), unless one succeeded within the cooldown; does not start
+    /// a cooldown.
+    ///
+    /// # Errors
+    /// [`AuthError::KeysUnavailable`] if the fetch failed.
+    pub(crate) async fn refresh(&self) -> Result<(), AuthError> {
+        let mut state = self.state.lock().await;
+        let now = self.clock.now_millis();
+        let recent = state
+            .last_success_ms
+            .is_some_and(|at| at <= now && now - at < millis(self.config.cooldown));
+        if !recent {
+            let deadline = tokio::time::Instant::now() + self.config.timeout;
+            self.fetch_locked(&mut state, Reason::Refresh, deadline)
+                .await;
+        }
+        if state.last_ok {
+            Ok(())
+        } else {
+            Err(self.unavailable(self.clock.now_millis()))
+        }
+    }
+
+    /// 503 with the time until the next fetch attempt.
+    fn unavailable(&self, now_ms: i64) -> AuthError {
+        let next = self.next_attempt_ms.load(Ordering::Relaxed);
+        let wait_ms = u64::try_from(next.saturating_sub(now_ms)).unwrap_or(0);
+        AuthError::keys_unavailable(Duration::from_millis(wait_ms))
     }
 
     fn refresh_if_due(self: &Arc<Self>, now_ms: i64) {
@@ -251,20 +312,46 @@ impl Jwks {
             // Another fetch may have happened while waiting for the lock.
             if this.clock.now_millis() >= this.refresh_due_ms.load(Ordering::Relaxed) {
                 tracing::debug!(issuer = %this.issuer, "JWKS background refresh");
-                this.fetch_locked(&mut state).await;
+                let deadline = tokio::time::Instant::now() + this.config.timeout;
+                this.fetch_locked(&mut state, Reason::Refresh, deadline)
+                    .await;
             }
         });
     }
 
-    /// Fetches the set now, with the fetch lock held, and records the outcome.
-    async fn fetch_locked(&self, state: &mut FetchState) {
+    /// Fetches the set now, with the fetch lock held, and records the outcome. A fetch still
+    /// running at `deadline` fails (timed out); it is never dropped unrecorded.
+    async fn fetch_locked(
+        &self,
+        state: &mut FetchState,
+        reason: Reason<'_>,
+        deadline: tokio::time::Instant,
+    ) {
         let started = std::time::Instant::now();
-        state.last_attempt = Some(self.clock.now_millis());
-        tracing::debug!(issuer = %self.issuer, "JWKS fetch started");
+        // The reason's kind only: a kid comes from a token and is never logged.
+        let why = match reason {
+            Reason::UnknownKid(_) => "unknown kid",
+            Reason::Refresh => "refresh",
+        };
+        tracing::debug!(issuer = %self.issuer, reason = why, "JWKS fetch started");
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        match self.fetcher.fetch().await {
+        let fetch = self.fetcher.fetch(self.clock.now_millis());
+        let outcome = tokio::time::timeout_at(deadline, fetch)
+            .await
+            .unwrap_or(Err(FetchError::TimedOut));
+        match outcome {
             Ok((set, ttl, url)) => {
+                let now = self.clock.now_millis();
                 let new_kids: Vec<String> = set.keys.iter().map(|(k, _)| k.clone()).collect();
+                // Fruitless: made for a kid the issuer does not publish either. Only that
+                // starts the cooldown, so that random kids cost at most one fetch per cooldown
+                // while a key published after the last fetch is found at once.
+                let fruitless = match reason {
+                    Reason::UnknownKid(kid) => !new_kids.iter().any(|k| k == kid),
+                    Reason::Refresh => false,
+                };
+                state.blocked =
+                    fruitless.then(|| (now, now.saturating_add(millis(self.config.cooldown))));
                 for (kid, key) in set.keys {
                     self.keys.insert(kid, key);
                 }
@@ -281,8 +368,9 @@ impl Jwks {
                 }
                 state.kids = new_kids;
                 state.last_ok = true;
-                state.wait = self.config.cooldown;
+                state.last_success_ms = Some(now);
                 state.retry = self.config.retry_initial;
+                self.next_attempt_ms.store(0, Ordering::Relaxed);
                 self.ttl_secs.store(ttl.as_secs(), Ordering::Relaxed);
                 // Refresh in the background once 90% of the lifetime has passed.
                 let refresh_in = ttl.mul_f64(0.9);
@@ -304,8 +392,18 @@ impl Jwks {
             Err(error) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
                 state.last_ok = false;
-                let wait = jitter(state.retry);
-                state.wait = wait;
+                // After a 429, as long as Okta asks; otherwise the backoff. Either way counted
+                // from the failure, not from when the (maybe timed-out) fetch started.
+                let wait = match &error {
+                    FetchError::RateLimited {
+                        wait: Some(wait), ..
+                    } => *wait,
+                    _ => jitter(state.retry),
+                };
+                let now = self.clock.now_millis();
+                let until = now.saturating_add(millis(wait));
+                state.blocked = Some((now, until));
+                self.next_attempt_ms.store(until, Ordering::Relaxed);
                 state.retry = (state.retry * 2).min(self.config.retry_max);
                 self.schedule_refresh(wait);
                 tracing::warn!(

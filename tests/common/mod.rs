@@ -60,6 +60,16 @@ impl Answer {
     }
 }
 
+/// Publishes a brand-new key and signs with it from now on: a `kid` the verifier has never seen
+/// (unlike `rotate_key`, which promotes the next key Okta already announced).
+pub fn sign_with_a_new_key(okta: &MockOkta) -> String {
+    let key = tower_okta_mock::MockKey::generate().expect("key");
+    let kid = key.kid().to_owned();
+    okta.publish_key(key.clone());
+    okta.set_signing_key(key);
+    kid
+}
+
 pub async fn start() -> (MockOkta, Verifier) {
     let okta = MockOkta::start().await.expect("mock Okta starts");
     let verifier = okta.verifier_builder().build().expect("verifier builds");

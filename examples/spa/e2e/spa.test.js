@@ -316,7 +316,11 @@ test('an expired session renews with the rotated refresh token', async () => {
   // Another instance whose mock issues 20-second access tokens: okta-auth-js treats a token as
   // expired 30 s before its exp, so each access token of this session is expired on arrival and
   // every API call must first renew it with the refresh token (which the mock rotates).
-  const shortLived = await startExample({ MOCK_ACCESS_TOKEN_LIFETIME: '20' });
+  // No grace period for spent refresh tokens (Okta's is 30 s), so that the reuse below is refused.
+  const shortLived = await startExample({
+    MOCK_ACCESS_TOKEN_LIFETIME: '20',
+    MOCK_REFRESH_TOKEN_GRACE: '0',
+  });
   try {
     const { context, page, log } = await newPage(browser, shortLived);
     await signIn(page, shortLived, 'pkce');

@@ -10,9 +10,10 @@ use axum::http::{StatusCode, Uri};
 
 use super::pkce::is_pkce_string;
 use super::{has_scope, mint, OIDC_SCOPES};
+use crate::grants::CodeGrant;
 use crate::params::{param, parse};
 use crate::reply::{error_page, redirect, redirect_error, Answer, Mode};
-use crate::state::{lock, CodeGrant, Shared};
+use crate::state::{lock, Shared};
 use crate::util::random_id;
 
 /// How long an authorization code can be exchanged.
@@ -223,7 +224,7 @@ fn authorize(state: &Shared, query: &str) -> Answer {
     let scope_text = scopes.join(" ");
     let access_token = response_type
         .token
-        .then(|| mint::access_token(state, &scopes, auth_time));
+        .then(|| mint::access_token(state, &scopes, auth_time, &mint::access_jti()));
     let id_token = response_type
         .id_token
         .then(|| mint::id_token(state, &scopes, nonce, auth_time, access_token.as_deref()));

@@ -3,7 +3,8 @@
 //!
 //! A service app's client assertion is checked as Okta does: RS256 signature with the
 //! registered key (`kid` must match), `iss` = `sub` = client ID, `aud` = the endpoint's URL,
-//! `exp` in the future (by the mock clock) and at most an hour away, a `jti` never used before.
+//! `exp` in the future (by the mock clock) and at most an hour away, `iat` (optional) at most
+//! 60 s in the future and at most an hour before `exp`, a `jti` never used before.
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use base64::Engine;
@@ -36,9 +37,10 @@ fn public_refused(basic: bool) -> Box<Answer> {
     Box::new(response)
 }
 
-/// The client of a token or revocation request: a public client names itself (`client_id` in
-/// the body, or `Authorization: Basic base64(client_id)` as okta-auth-js sends to revoke) and
-/// sends no secret. `Err` is the answer.
+/// The client of a token, revocation or introspection request: a public client names itself
+/// (`client_id` in the body, or `Authorization: Basic` with `base64(client_id)` or
+/// `base64(client_id:)`, as okta-auth-js sends to revoke and introspect) and sends no secret.
+/// `Err` is the answer.
 pub(super) fn public_client(
     state: &Shared,
     headers: &HeaderMap,
@@ -89,6 +91,33 @@ fn refused(description: &str) -> Box<Answer> {
 const NOT_A_JWT: &str = "The client_assertion is not a JWT.";
 const ISS_SUB: &str = "The 'iss' and 'sub' claims of the client_assertion must be the client ID.";
 const AUDIENCE: &str = "The audience of the client_assertion is not the endpoint.";
+const TOO_LONG: &str =
+    "The client_assertion 'exp' must be at most one hour in the future and after its 'iat'.";
+/// The longest an assertion may live: `exp` at most this after `iat` (and after now).
+const MAX_LIFETIME: i64 = 3600;
+/// How far in the future an assertion's `iat` may be (the client's clock running ahead).
+const CLOCK_SKEW: i64 = 60;
+
+/// The assertion's times at `now`: `exp` in the future and at most an hour away; `iat`, when
+/// present, not in the future (beyond [`CLOCK_SKEW`]) and at most an hour before `exp`.
+fn check_times(claims: &Map<String, Value>, now: i64) -> Result<(), Box<Answer>> {
+    let exp = match claims.get("exp").and_then(Value::as_i64) {
+        Some(exp) if exp <= now => return Err(refused("The client_assertion token is expired.")),
+        Some(exp) if exp <= now + MAX_LIFETIME => exp,
+        _ => return Err(refused(TOO_LONG)),
+    };
+    match claims.get("iat") {
+        None => Ok(()),
+        Some(iat) => match iat.as_i64() {
+            Some(iat) if iat > now + CLOCK_SKEW => Err(refused(
+                "The client_assertion token has an 'iat' in the future.",
+            )),
+            Some(iat) if exp.saturating_sub(iat) > MAX_LIFETIME => Err(refused(TOO_LONG)),
+            Some(_) => Ok(()),
+            None => Err(refused("The client_assertion 'iat' is not a number.")),
+        },
+    }
+}
 
 /// Checks a service app's client assertion for `audience` (the endpoint's URL); returns the
 /// app's client ID and its registration.
@@ -149,16 +178,7 @@ pub(super) fn service_app(
     if claims.get("aud").and_then(Value::as_str) != Some(audience) {
         return Err(refused(AUDIENCE));
     }
-    let now = state.now_secs();
-    match claims.get("exp").and_then(Value::as_i64) {
-        Some(exp) if exp > now && exp <= now + 3600 => {}
-        Some(exp) if exp <= now => return Err(refused("The client_assertion token is expired.")),
-        _ => {
-            return Err(refused(
-                "The client_assertion 'exp' must be at most one hour in the future.",
-            ))
-        }
-    }
+    check_times(&claims, state.now_secs())?;
     let jti = claims
         .get("jti")
         .and_then(Value::as_str)

@@ -1,4 +1,10 @@
 //! `GET /.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`.
+//!
+//! The document advertises only what the mock serves: the response types and modes
+//! `/v1/authorize` implements, the grants `/v1/token` implements, and the client authentication
+//! it checks (none for the public SPA client, `private_key_jwt` for service apps). Okta's own
+//! document lists more (hybrid response types, `form_post`, `okta_post_message`, client secrets,
+//! dynamic registration).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -10,6 +16,12 @@ use serde_json::Value;
 use super::OIDC_SCOPES;
 use crate::reply::{json, Answer};
 use crate::state::Shared;
+
+/// The `response_type`s `/v1/authorize` serves (Okta's hybrid ones, `code id_token`... are not).
+const RESPONSE_TYPES: [&str; 4] = ["code", "token", "id_token", "id_token token"];
+
+/// The `response_mode`s `/v1/authorize` serves (not Okta's `form_post` or `okta_post_message`).
+const RESPONSE_MODES: [&str; 2] = ["query", "fragment"];
 
 /// The discovery document (counted).
 pub(crate) async fn get(State(state): State<Arc<Shared>>) -> Answer {
@@ -26,18 +38,15 @@ fn document(state: &Shared) -> Value {
         "authorization_endpoint": format!("{i}/v1/authorize"),
         "token_endpoint": format!("{i}/v1/token"),
         "userinfo_endpoint": format!("{i}/v1/userinfo"),
-        "registration_endpoint": format!("{i}/v1/clients"),
         "jwks_uri": format!("{i}/v1/keys"),
-        "response_types_supported": ["code", "id_token", "code id_token", "code token",
-            "id_token token", "code id_token token"],
-        "response_modes_supported": ["query", "fragment", "form_post", "okta_post_message"],
+        "response_types_supported": RESPONSE_TYPES,
+        "response_modes_supported": RESPONSE_MODES,
         "grant_types_supported": ["authorization_code", "implicit", "refresh_token",
-            "password", "client_credentials"],
+            "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": scopes,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
-            "client_secret_jwt", "private_key_jwt", "none"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt", "none"],
         "claims_supported": ["ver", "jti", "iss", "aud", "iat", "exp", "cid", "uid", "scp",
             "sub", "name", "email", "preferred_username", "nonce", "auth_time", "at_hash",
             "amr", "idp"],

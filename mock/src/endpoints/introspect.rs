@@ -1,6 +1,7 @@
-//! `POST /v1/introspect` (RFC 7662): the public SPA client (`client_id`) or a service app
-//! (client assertion) asks whether a token is active (signed by the mock, unexpired by the mock
-//! clock, not revoked).
+//! `POST /v1/introspect` (RFC 7662): the public SPA client (`client_id` in the form, or
+//! `Authorization: Basic base64(client_id:)` with an empty secret, as okta-auth-js sends it;
+//! CORS for the trusted origins) or a service app (client assertion) asks whether a token is
+//! active (signed by a key the mock still has, unexpired by the mock clock, not revoked).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
-use super::client_auth::{invalid_client, service_app};
+use super::client_auth::{public_client, service_app};
 use crate::fault;
 use crate::params::{form, param, read_body, Params};
 use crate::reply::{json, oauth_error, Answer};
@@ -28,33 +29,24 @@ pub(crate) async fn post(
     };
     state.introspections.fetch_add(1, Ordering::SeqCst);
     let fault = lock(&state.introspect_fault).clone();
-    if let Some(answer) = fault::apply(fault).await {
+    if let Some(answer) = fault::apply(fault, state.now()).await {
         return answer;
     }
     match form(&headers, &body) {
-        Ok(params) => introspect(&state, &params),
+        Ok(params) => introspect(&state, &headers, &params),
         Err(answer) => *answer,
     }
 }
 
-fn introspect(state: &Shared, params: &Params) -> Answer {
+fn introspect(state: &Shared, headers: &HeaderMap, params: &Params) -> Answer {
     let authenticated = if params.contains_key("client_assertion") {
         let endpoint = format!("{}/v1/introspect", state.issuer);
-        service_app(state, params, &endpoint)
-            .map(|_| ())
-            .map_err(|answer| *answer)
-    } else if param(params, "client_id") == Some(state.client_id.as_str())
-        && !params.contains_key("client_secret")
-    {
-        Ok(())
+        service_app(state, params, &endpoint).map(|_| ())
     } else {
-        Err(invalid_client(
-            "Client authentication failed. Either the client or the client credentials are \
-             invalid.",
-        ))
+        public_client(state, headers, params)
     };
     if let Err(answer) = authenticated {
-        return answer;
+        return *answer;
     }
     let Some(token) = param(params, "token") else {
         return oauth_error(

@@ -14,7 +14,7 @@ use crate::state::{lock, Shared};
 pub(crate) async fn get(State(state): State<Arc<Shared>>) -> Answer {
     state.key_fetches.fetch_add(1, Ordering::SeqCst);
     let fault = lock(&state.keys_fault).clone();
-    if let Some(answer) = fault::apply(fault).await {
+    if let Some(answer) = fault::apply(fault, state.now()).await {
         return answer;
     }
     let mut response = json(StatusCode::OK, &state.jwks());

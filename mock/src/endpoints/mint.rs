@@ -6,14 +6,20 @@ use base64::Engine;
 use super::has_scope;
 use crate::state::Shared;
 use crate::token::TokenBuilder;
-use crate::util::B64;
+use crate::util::{random_id, B64};
 
-/// An access token for the test user, with the configured lifetime.
-pub(super) fn access_token(state: &Shared, scopes: &[String], auth_time: i64) -> String {
+/// A fresh access-token ID, as Okta shapes them.
+pub(super) fn access_jti() -> String {
+    format!("AT.{}", random_id(43))
+}
+
+/// An access token for the test user with this `jti`, with the configured lifetime.
+pub(super) fn access_token(state: &Shared, scopes: &[String], auth_time: i64, jti: &str) -> String {
     let iat = state.now_secs();
     let lifetime =
         i64::try_from(state.config.access_token_lifetime.as_secs()).unwrap_or(i64::MAX / 2);
     TokenBuilder::access(state, state.signing_key())
+        .claim("jti", jti)
         .claim("iat", iat)
         .claim("exp", iat.saturating_add(lifetime))
         .claim("scp", scopes.to_vec())

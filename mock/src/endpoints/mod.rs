@@ -3,8 +3,8 @@
 //!
 //! The client is the SPA app integration of DESIGN 1: a public client (no secret), Authorization
 //! Code with PKCE (S256, required), Implicit (`token`, `id_token`, `id_token token`), Refresh Token
-//! with rotation (grace period 0: a refresh token is spent by its first use; a second use is
-//! reuse, which also revokes the token that replaced it). Sign-in is auto-approved for the
+//! with rotation (a spent refresh token still works within the grace period; a use after it is
+//! reuse, which revokes the family: see `crate::grants`). Sign-in is auto-approved for the
 //! configured user. Service apps use client credentials with `private_key_jwt`.
 
 pub(crate) mod authorize;

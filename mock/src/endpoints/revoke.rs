@@ -1,5 +1,11 @@
-//! `POST /v1/revoke` (RFC 7009): a refresh token (and its family), or an access token (then
-//! refused by userinfo and inactive at introspection). Unknown tokens are not an error.
+//! `POST /v1/revoke` (RFC 7009): a refresh token (with its family: its other refresh tokens and
+//! the access tokens issued since sign-in, as Okta revokes a refresh token's access tokens with
+//! it), or an access token (then refused by userinfo and inactive at introspection).
+//!
+//! The caller is the public SPA client (`client_id`, or `Authorization: Basic`) or a service app
+//! (client assertion). Only the caller's own tokens are revoked: a token issued to another
+//! client, like an unknown one, is answered `200` and left alone (RFC 7009 2.1, 2.2: no error
+//! that would tell the caller the token exists).
 
 use std::sync::Arc;
 
@@ -9,10 +15,19 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
-use super::client_auth::public_client;
-use crate::params::{param, read_form};
+use super::client_auth::{public_client, service_app};
+use crate::params::{param, read_form, Params};
 use crate::reply::{no_store, oauth_error, Answer};
 use crate::state::{lock, Shared};
+
+/// The calling client's ID, or the answer refusing it.
+fn caller(state: &Shared, headers: &HeaderMap, params: &Params) -> Result<String, Box<Answer>> {
+    if params.contains_key("client_assertion") {
+        let endpoint = format!("{}/v1/revoke", state.issuer);
+        return service_app(state, params, &endpoint).map(|(client_id, _)| client_id);
+    }
+    public_client(state, headers, params).map(|()| state.client_id.clone())
+}
 
 /// The handler.
 pub(crate) async fn post(
@@ -24,9 +39,10 @@ pub(crate) async fn post(
         Ok(params) => params,
         Err(answer) => return *answer,
     };
-    if let Err(answer) = public_client(&state, &headers, &params) {
-        return *answer;
-    }
+    let client_id = match caller(&state, &headers, &params) {
+        Ok(client_id) => client_id,
+        Err(answer) => return *answer,
+    };
     let Some(token) = param(&params, "token") else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -34,12 +50,18 @@ pub(crate) async fn post(
             "The revocation request is missing a required parameter: 'token'.",
         );
     };
-    let access_jti = state
-        .verify_own(token)
-        .and_then(|claims| claims.get("jti").and_then(Value::as_str).map(str::to_owned));
+    // An access token names its client in `cid` (ID tokens have none: not revocable).
+    let access_jti = state.verify_own(token).and_then(|claims| {
+        let cid = claims.get("cid").and_then(Value::as_str)?;
+        let jti = claims.get("jti").and_then(Value::as_str)?;
+        (cid == client_id).then(|| jti.to_owned())
+    });
     let mut grants = lock(&state.grants);
-    if let Some(grant) = grants.refresh.remove(token) {
-        grants.revoke_family(grant.family);
+    // Refresh tokens are only ever issued to the SPA.
+    if client_id == state.client_id {
+        if let Some(family) = grants.refresh_family(token) {
+            grants.revoke_family(family);
+        }
     }
     if let Some(jti) = access_jti {
         grants.revoked_access.insert(jti);

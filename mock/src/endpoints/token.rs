@@ -11,9 +11,11 @@ use serde_json::{json, Value};
 use super::client_auth::{invalid_client, public_client, service_app};
 use super::pkce::{is_pkce_string, s256};
 use super::{has_scope, mint};
+use crate::fault;
+use crate::grants::{RefreshGrant, RefreshUse};
 use crate::params::{param, read_form, Params};
 use crate::reply::{json, no_store, oauth_error, Answer};
-use crate::state::{lock, RefreshGrant, Shared};
+use crate::state::{lock, Shared};
 use crate::token::TokenBuilder;
 use crate::util::random_id;
 
@@ -30,6 +32,10 @@ pub(crate) async fn post(
         Ok(params) => params,
         Err(answer) => return *answer,
     };
+    let fault = lock(&state.token_fault).clone();
+    if let Some(answer) = fault::apply(fault, state.now()).await {
+        return answer;
+    }
     // Service apps authenticate with a client assertion, not as the public SPA client.
     if param(&params, "grant_type") == Some("client_credentials") {
         return client_credentials_grant(&state, &params);
@@ -91,31 +97,48 @@ fn code_grant(state: &Shared, params: &Params) -> Answer {
     if !is_pkce_string(verifier) || s256(verifier) != grant.code_challenge {
         return invalid_grant("PKCE verification failed.");
     }
+    // A new sign-in: what it issues is one family, revoked together.
+    let family = grants.new_family();
+    grants.spent_codes.insert(code.to_owned(), Some(family));
     let refresh = has_scope(&grant.scopes, "offline_access").then(|| {
-        let family = grants.next_family;
-        grants.next_family += 1;
-        grants.spent_codes.insert(code.to_owned(), Some(family));
         let token = random_id(43);
-        grants.refresh.insert(
-            token.clone(),
-            RefreshGrant {
-                family,
-                scopes: grant.scopes.clone(),
-                auth_time: grant.auth_time,
-            },
-        );
+        let refresh_grant = RefreshGrant {
+            family,
+            scopes: grant.scopes.clone(),
+            auth_time: grant.auth_time,
+        };
+        grants.issue_refresh(token.clone(), refresh_grant);
         token
     });
+    let jti = mint::access_jti();
+    grants.issued_access(family, &jti);
     drop(grants);
-    token_response(
-        state,
-        &grant.scopes,
-        grant.nonce.as_deref(),
-        grant.auth_time,
-        refresh,
-    )
+    let issue = Issue {
+        scopes: &grant.scopes,
+        nonce: grant.nonce.as_deref(),
+        auth_time: grant.auth_time,
+        refresh_token: refresh,
+        jti: &jti,
+    };
+    token_response(state, &issue)
 }
 
+/// The scopes a refresh asks for: fewer than granted is fine, more is not (RFC 6749 6).
+fn refresh_scopes(params: &Params, granted: &[String]) -> Option<Vec<String>> {
+    let Some(text) = param(params, "scope") else {
+        return Some(granted.to_vec());
+    };
+    let asked: Vec<String> = text
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    (!asked.is_empty() && asked.iter().all(|s| has_scope(granted, s))).then_some(asked)
+}
+
+/// `grant_type=refresh_token` with rotation: the token used is spent and a new one of the same
+/// family replaces it. A spent token still works within the grace period (and gets a new pair,
+/// as Okta answers); reused after it, it revokes its family (see `crate::grants`).
 fn refresh_grant(state: &Shared, params: &Params) -> Answer {
     let Some(refresh_token) = param(params, "refresh_token") else {
         return oauth_error(
@@ -124,53 +147,55 @@ fn refresh_grant(state: &Shared, params: &Params) -> Answer {
             "The token request is missing a required parameter: 'refresh_token'.",
         );
     };
+    let now = state.now();
     let mut grants = lock(&state.grants);
-    let Some(grant) = grants.refresh.get(refresh_token).cloned() else {
-        if let Some(family) = grants.spent_refresh.get(refresh_token).copied() {
-            // Reuse of a rotated refresh token: revoke the one that replaced it too.
-            grants.revoke_family(family);
-        }
-        return invalid_grant("The refresh token is invalid or expired.");
-    };
-    // Fewer scopes may be asked for, never more (RFC 6749 6).
-    let scopes = match param(params, "scope") {
-        None => grant.scopes.clone(),
-        Some(text) => {
-            let asked: Vec<String> = text
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            if asked.is_empty() || !asked.iter().all(|s| has_scope(&grant.scopes, s)) {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_scope",
-                    "The requested scope is invalid, unknown, or exceeds the scope granted.",
-                );
+    let (grant, live) =
+        match grants.use_refresh(refresh_token, now, state.config.refresh_token_grace) {
+            RefreshUse::Live(grant) => (grant, true),
+            RefreshUse::Grace(grant) => (grant, false),
+            RefreshUse::Refused => {
+                return invalid_grant("The refresh token is invalid or expired.");
             }
-            asked
-        }
+        };
+    let Some(scopes) = refresh_scopes(params, &grant.scopes) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "The requested scope is invalid, unknown, or exceeds the scope granted.",
+        );
     };
-    // Rotation: the used token is spent, a new one of the same family replaces it.
-    grants.refresh.remove(refresh_token);
-    grants
-        .spent_refresh
-        .insert(refresh_token.to_owned(), grant.family);
+    if live {
+        grants.spend_refresh(refresh_token, now);
+    }
     let next = random_id(43);
-    grants.refresh.insert(next.clone(), grant.clone());
+    grants.issue_refresh(next.clone(), grant.clone());
+    let jti = mint::access_jti();
+    grants.issued_access(grant.family, &jti);
     drop(grants);
-    token_response(state, &scopes, None, grant.auth_time, Some(next))
+    let issue = Issue {
+        scopes: &scopes,
+        nonce: None,
+        auth_time: grant.auth_time,
+        refresh_token: Some(next),
+        jti: &jti,
+    };
+    token_response(state, &issue)
+}
+
+/// What a token answer to the SPA carries.
+struct Issue<'a> {
+    scopes: &'a [String],
+    nonce: Option<&'a str>,
+    auth_time: i64,
+    refresh_token: Option<String>,
+    /// The access token's `jti`, already recorded in its family.
+    jti: &'a str,
 }
 
 /// The token endpoint's success answer to the SPA.
-fn token_response(
-    state: &Shared,
-    scopes: &[String],
-    nonce: Option<&str>,
-    auth_time: i64,
-    refresh_token: Option<String>,
-) -> Answer {
-    let access_token = mint::access_token(state, scopes, auth_time);
+fn token_response(state: &Shared, issue: &Issue<'_>) -> Answer {
+    let scopes = issue.scopes;
+    let access_token = mint::access_token(state, scopes, issue.auth_time, issue.jti);
     let mut body = json!({
         "token_type": "Bearer",
         "expires_in": state.config.access_token_lifetime.as_secs(),
@@ -181,13 +206,13 @@ fn token_response(
         body["id_token"] = Value::from(mint::id_token(
             state,
             scopes,
-            nonce,
-            auth_time,
+            issue.nonce,
+            issue.auth_time,
             Some(&access_token),
         ));
     }
-    if let Some(refresh_token) = refresh_token {
-        body["refresh_token"] = Value::from(refresh_token);
+    if let Some(refresh_token) = &issue.refresh_token {
+        body["refresh_token"] = Value::from(refresh_token.as_str());
     }
     let mut response = json(StatusCode::OK, &body);
     no_store(&mut response);
