@@ -1,4 +1,4 @@
-//! Benchmarks of tower-okta against the RSA floor (DESIGN section 5).
+//! Benchmarks of tower-okta against the RSA floor (the performance targets in README).
 //!
 //! Every group measures its own baseline in the same run, so the report
 //! (`cargo run --manifest-path bench-peers/Cargo.toml --bin bench-report`) can print ratios that
@@ -439,7 +439,7 @@ fn unknown_kid_storm(c: &mut Criterion, workers: usize) {
     group.finish();
 }
 
-/// The verified-token cache (`VerifierBuilder::token_cache`, DESIGN 5: a hit <= 1 us). Only the
+/// The verified-token cache (`VerifierBuilder::token_cache`; target: a hit <= 1 us). Only the
 /// layer uses it (`verify_*` always verify), so a hit is measured as a request through the layer
 /// whose token is cached, next to the bare router of the same group; the report subtracts it.
 fn cache_hit(c: &mut Criterion) {

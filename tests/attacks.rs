@@ -1,5 +1,5 @@
-//! The attack corpus (issue 4): every rule of DESIGN section 3 as crafted requests sent through
-//! the real layer (`verifier.layer()` / `verifier.id_token_layer()` on an axum router, called with
+//! The attack corpus: every security rule (README "Security", SECURITY.md) as crafted requests
+//! sent through the real layer (`verifier.layer()` / `verifier.id_token_layer()` on an axum router, called with
 //! `oneshot`), with the embedded mock Okta as the issuer.
 //!
 //! Each row names the attack, holds the request (a bearer token or raw `Authorization` values and
@@ -2081,7 +2081,7 @@ async fn attack_corpus_answers_as_design_section_3() {
     );
     assert!(
         failures.is_empty(),
-        "{} of {} rows differ from DESIGN 3:\n{}",
+        "{} of {} rows differ from the security rules:\n{}",
         failures.len(),
         rows.len(),
         failures.join("\n")
@@ -2143,7 +2143,7 @@ async fn corpus_covers_every_reason() {
     assert!(missing.is_empty(), "no row for {missing:?}");
 }
 
-/// The configuration side of DESIGN 3: caps that cannot be raised, algorithms that cannot be
+/// The configuration side of the security rules: caps that cannot be raised, algorithms that cannot be
 /// allowed, key sources that cannot be insecure.
 #[test]
 fn configuration_cannot_weaken_the_rules() {

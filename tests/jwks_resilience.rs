@@ -1,4 +1,4 @@
-//! JWKS resilience (DESIGN 4): single-flight under a storm, cooldown against random kids, stale
+//! JWKS resilience: single-flight under a storm, cooldown against random kids, stale
 //! keys while Okta is down, hanging endpoints, cold-start recovery, Cache-Control clamping and
 //! background refresh. Time is a `FixedClock` moved by hand; nothing here sleeps to decide.
 

@@ -1,4 +1,4 @@
-//! Every row of the RFC 6750 table (DESIGN 3) and the token rules, through the real layer.
+//! Every row of the RFC 6750 table (README "What the API answers") and the token rules, through the real layer.
 
 mod common;
 use common::MockExt;

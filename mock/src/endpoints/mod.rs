@@ -1,7 +1,7 @@
 //! The endpoints of the mock custom authorization server, one module each, and what several of
 //! them share (scopes, minting).
 //!
-//! The client is the SPA app integration of DESIGN 1: a public client (no secret), Authorization
+//! The client is an Okta SPA app integration: a public client (no secret), Authorization
 //! Code with PKCE (S256, required), Implicit (`token`, `id_token`, `id_token token`), Refresh Token
 //! with rotation (a spent refresh token still works within the grace period; a use after it is
 //! reuse, which revokes the family: see `crate::grants`). Sign-in is auto-approved for the
