@@ -2294,7 +2294,7 @@ fn capture_logs() -> (LogBuffer, tracing::subscriber::DefaultGuard) {
     let writer = logs.clone();
     let guard = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(
-            "tower_okta=trace,tower_okta::mock=off,tower_okta::diagnose=off",
+            "tower_okta=trace,tower_okta_mock=off,tower_okta::diagnose=off",
         ))
         .with_ansi(false)
         .with_writer(move || writer.clone())
