@@ -1,7 +1,8 @@
 //! An axum API for a single-page app served from another origin (`http://localhost:8585`, the
 //! origin of the SPA's Okta sign-in redirect URIs): tower-http's `CorsLayer` lets that origin call
-//! the API with `GET`/`POST` and the `authorization` and `content-type` headers; the tower-okta
-//! layer guards the `/api/*` routes (`route_layer`), and `GET /health` stays public.
+//! the API with `GET`/`POST` and the `authorization`, `content-type` and `dpop` (RFC 9449 proofs)
+//! headers; the tower-okta layer guards the `/api/*` routes (`route_layer`), and `GET /health`
+//! stays public.
 //!
 //! - `GET /api/me` returns the token's claims; `POST /api/messages` takes `{"text": "..."}` (JSON,
 //!   hence `content-type` in the allowed headers) and echoes it with the caller's `sub`.
@@ -18,7 +19,7 @@
 //! response that lacks `Access-Control-Allow-Origin`, error answers included. With `CorsLayer`
 //! outside the tower-okta layer, the `401`/`400`/`403`/`503` answers of the tower-okta layer carry
 //! the CORS headers too, so the SPA can read the status and the JSON error (and, since it is listed
-//! in `expose_headers`, the `WWW-Authenticate` challenge) and send the user to sign in again. Put
+//! in `expose_headers`, the `WWW-Authenticate` challenge and a DPoP server nonce) and send the user to sign in again. Put
 //! the tower-okta layer outside and the SPA only sees an opaque network error.
 //!
 //! (Okta's *Trusted Origins* setting is a different thing: it lets the SPA call Okta itself.)
@@ -40,7 +41,7 @@ use std::time::Duration;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{HeaderValue, Method};
+use http::{HeaderName, HeaderValue, Method};
 use serde_json::{json, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_okta::{AccessClaims, Claims, Verifier};
@@ -68,9 +69,9 @@ fn cors() -> CorsLayer {
         // `Access-Control-Allow-Origin` (a single `HeaderValue` would be sent to everyone).
         .allow_origin(AllowOrigin::list([HeaderValue::from_static(SPA_ORIGIN)]))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([AUTHORIZATION, CONTENT_TYPE])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, HeaderName::from_static("dpop")])
         // Let the SPA read the challenge of a 401 (the JSON body is readable without this).
-        .expose_headers([WWW_AUTHENTICATE])
+        .expose_headers([WWW_AUTHENTICATE, HeaderName::from_static("dpop-nonce")])
         .max_age(Duration::from_secs(600))
 }
 

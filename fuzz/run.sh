@@ -26,7 +26,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 export RUSTC_BOOTSTRAP=1
-targets=(token_parser jwks_parser authorization_header)
+targets=(token_parser jwks_parser authorization_header dpop_proof)
 failed=()
 for target in "${targets[@]}"; do
     corpus="$fuzz_dir/corpus/$target"

@@ -1,8 +1,11 @@
-//! The crate's base64 engines, defined once.
+//! The crate's base64 engines, defined once, and the strict decoders of token parts.
 
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
+use base64::Engine;
+
+use crate::error::TokenError;
 
 /// base64url with no padding and no non-zero trailing bits: exactly one encoding per byte string.
 /// Tokens are decoded with it (RFC 7515 section 2), and everything the crate encodes uses it.
@@ -20,3 +23,42 @@ pub(crate) const JWK_B64: GeneralPurpose = GeneralPurpose::new(
     &alphabet::URL_SAFE,
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
+
+/// Strict base64url decode of one part of a compact JWS.
+pub(crate) fn decode(part: &str) -> Result<Vec<u8>, TokenError> {
+    STRICT_B64.decode(part).map_err(|_| TokenError::Malformed)
+}
+
+/// Decoded bytes: in an inline array when they fit (no allocation), on the heap otherwise.
+pub(crate) enum Inline<const N: usize> {
+    Stack([u8; N], usize),
+    Heap(Vec<u8>),
+}
+
+impl<const N: usize> Inline<N> {
+    /// Strict base64url decode of one part into this buffer (onto the heap if it does not fit).
+    pub(crate) fn decode(&mut self, part: &str) -> Result<(), TokenError> {
+        // What the decoder needs room for: 3 bytes per started group of 4 characters.
+        match self {
+            Inline::Stack(buf, len) if part.len().div_ceil(4) * 3 <= N => {
+                *len = STRICT_B64
+                    .decode_slice(part, buf)
+                    .map_err(|_| TokenError::Malformed)?;
+            }
+            _ => *self = Inline::Heap(decode(part)?),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Inline::Stack(buf, len) => buf.get(..*len).unwrap_or_default(),
+            Inline::Heap(vec) => vec,
+        }
+    }
+
+    /// The bytes as (JSON) text; not UTF-8 is malformed.
+    pub(crate) fn text(&self) -> Result<&str, TokenError> {
+        std::str::from_utf8(self.bytes()).map_err(|_| TokenError::Malformed)
+    }
+}

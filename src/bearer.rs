@@ -1,4 +1,5 @@
-//! Bearer credentials from a request (RFC 6750, section 2).
+//! Credentials from a request: bearer tokens (RFC 6750, section 2) and DPoP-bound tokens with
+//! their proof (RFC 9449, section 7).
 //!
 //! Only the `Authorization` header is accepted. A token in the URI query (`access_token=`) is an
 //! unsupported method (query tokens leak into logs and history): alone it counts as no
@@ -43,6 +44,15 @@ pub fn bearer_token<'r>(headers: &'r HeaderMap, uri: &Uri) -> Result<&'r str, Au
     Ok(token)
 }
 
+/// The scheme of the `Authorization` credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// `Bearer` (RFC 6750).
+    Bearer,
+    /// `DPoP` (RFC 9449): the token comes with a proof in the `DPoP` header.
+    Dpop,
+}
+
 /// [`bearer_token`] without the scan of the token's characters, for the layer's hot path: the
 /// verifier's strict parser refuses any character outside base64url anyway, and the layer calls
 /// [`is_b64token`] only then, to answer 400 rather than 401 for a credential that is not even a
@@ -51,6 +61,19 @@ pub(crate) fn bearer_candidate<'r>(
     headers: &'r HeaderMap,
     uri: &Uri,
 ) -> Result<&'r str, AuthError> {
+    match credentials(headers, uri)? {
+        (Scheme::Bearer, token) => Ok(token),
+        (Scheme::Dpop, _) => Err(AuthError::MissingToken),
+    }
+}
+
+/// The scheme and token of the `Authorization` header, `Bearer` or `DPoP` (same rules for both:
+/// RFC 9449 section 7.1 reuses RFC 6750's `b64token`); the token's characters are checked as
+/// for [`bearer_candidate`].
+pub(crate) fn credentials<'r>(
+    headers: &'r HeaderMap,
+    uri: &Uri,
+) -> Result<(Scheme, &'r str), AuthError> {
     let in_query = uri.query().is_some_and(query_has_token);
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
@@ -63,23 +86,28 @@ pub(crate) fn bearer_candidate<'r>(
     // UTF-8 (ASCII in practice) rather than `to_str`'s visible-ASCII scan: the token's characters
     // are checked later, strictly.
     let value = std::str::from_utf8(value.as_bytes()).map_err(|_| malformed())?;
-    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        // `Bearer` followed by a tab or another control character is a malformed Bearer
-        // credential, not another scheme.
-        let bearer_then_junk = scheme
-            .get(..6)
-            .is_some_and(|s| s.eq_ignore_ascii_case("bearer"))
-            && scheme
-                .as_bytes()
-                .get(6)
-                .is_some_and(u8::is_ascii_whitespace);
-        return Err(if bearer_then_junk {
+    let (name, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let scheme = if name.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if name.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
+        // `Bearer` (or `DPoP`) followed by a tab or another control character is a malformed
+        // credential of that scheme, not another scheme.
+        let then_junk = |prefix: &str| {
+            name.get(..prefix.len())
+                .is_some_and(|s| s.eq_ignore_ascii_case(prefix))
+                && name
+                    .as_bytes()
+                    .get(prefix.len())
+                    .is_some_and(u8::is_ascii_whitespace)
+        };
+        return Err(if then_junk("bearer") || then_junk("dpop") {
             malformed()
         } else {
             AuthError::MissingToken
         });
-    }
+    };
     let token = rest.trim_matches(|c| c == ' ' || c == '\t');
     if token.is_empty() {
         return Err(malformed());
@@ -87,7 +115,25 @@ pub(crate) fn bearer_candidate<'r>(
     if in_query {
         return Err(RequestError::TokenInHeaderAndQuery.into());
     }
-    Ok(token)
+    Ok((scheme, token))
+}
+
+/// The DPoP proof of a request: exactly one `DPoP` header holding one compact JWS (base64url
+/// characters and dots, nothing else). Its contents are checked by the verifier.
+pub(crate) fn dpop_proof(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let mut values = headers.get_all("dpop").iter();
+    let Some(value) = values.next() else {
+        return Err(RequestError::MissingDpopProof.into());
+    };
+    if values.next().is_some() {
+        return Err(RequestError::MultipleDpopHeaders.into());
+    }
+    let proof = value.to_str().unwrap_or_default();
+    let jws_chars = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    if proof.is_empty() || !proof.bytes().all(jws_chars) {
+        return Err(RequestError::MalformedDpopHeader.into());
+    }
+    Ok(proof)
 }
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
@@ -166,5 +212,36 @@ mod tests {
             Err(AuthError::MissingToken)
         );
         assert_eq!(run(&["Bearer a"], "/x?access_tokens=1"), Ok("a".into()));
+        // DPoP credentials are not bearer tokens; `DPoP` then a tab is malformed.
+        assert_eq!(run(&["DPoP abc"], "/"), Err(AuthError::MissingToken));
+        assert_eq!(run(&["DPoP\tabc"], "/"), bad);
+    }
+
+    #[test]
+    fn dpop_credentials_and_proof_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("dpop tok"));
+        let uri: Uri = "/".parse().unwrap();
+        assert_eq!(credentials(&headers, &uri), Ok((Scheme::Dpop, "tok")));
+        assert_eq!(
+            dpop_proof(&headers),
+            Err(RequestError::MissingDpopProof.into())
+        );
+        headers.insert("dpop", HeaderValue::from_static("a.b.c"));
+        assert_eq!(dpop_proof(&headers), Ok("a.b.c"));
+        for bad in ["", "a.b c", "a.b.c=", "a+b"] {
+            headers.insert("dpop", HeaderValue::from_str(bad).unwrap());
+            assert_eq!(
+                dpop_proof(&headers),
+                Err(RequestError::MalformedDpopHeader.into()),
+                "{bad:?}"
+            );
+        }
+        headers.insert("dpop", HeaderValue::from_static("a.b.c"));
+        headers.append("dpop", HeaderValue::from_static("a.b.c"));
+        assert_eq!(
+            dpop_proof(&headers),
+            Err(RequestError::MultipleDpopHeaders.into())
+        );
     }
 }

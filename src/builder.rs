@@ -8,6 +8,7 @@ use reqwest::Url;
 use crate::algorithm::Algorithm;
 use crate::clock::{Clock, SystemClock};
 use crate::diagnose::Diagnostics;
+use crate::dpop::DpopOptions;
 use crate::error::ConfigError;
 use crate::error::DEFAULT_REALM;
 use crate::introspect::Introspection;
@@ -60,6 +61,7 @@ pub struct VerifierBuilder {
     additional_issuers: Vec<String>,
     trace_identity: bool,
     introspection: Option<Introspection>,
+    dpop: DpopOptions,
     /// Built by [`from_env`](VerifierBuilder::from_env): a missing setting names its variable.
     from_env: bool,
 }
@@ -98,6 +100,7 @@ impl Default for VerifierBuilder {
             id_tokens_only: false,
             realm: DEFAULT_REALM.to_owned(),
             token_cache: None,
+            dpop: DpopOptions::default(),
             additional_issuers: Vec::new(),
             trace_identity: false,
             introspection: None,
@@ -271,6 +274,14 @@ impl VerifierBuilder {
         self
     }
 
+    /// DPoP settings: proof algorithms, the `iat` window, the replay cache's size, server
+    /// nonces and the external origin for `htu` (see [`DpopOptions`]). Which scheme a route
+    /// accepts is its layer's [`Dpop`](crate::Dpop) policy (both, by default).
+    pub fn dpop(mut self, options: DpopOptions) -> Self {
+        self.dpop = options;
+        self
+    }
+
     /// Also asks Okta's introspection endpoint whether each locally verified access token is
     /// still active (revocation before `exp`); see [`Introspection`]. Off by default: local
     /// verification alone does not see revocations, introspection costs a request per token per
@@ -405,6 +416,7 @@ impl VerifierBuilder {
                     .map_err(ConfigError::Introspection)?,
             ),
         };
+        let dpop = self.dpop.build(Arc::clone(&self.clock))?;
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(i64::MAX);
         Ok(Verifier::from_inner(Inner {
             rules: Rules {
@@ -423,6 +435,7 @@ impl VerifierBuilder {
             trace_identity: self.trace_identity,
             diagnostics: Diagnostics::default(),
             introspector,
+            dpop,
         }))
     }
 }

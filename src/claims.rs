@@ -116,6 +116,11 @@ pub struct AccessClaims {
     /// Token ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// Confirmation (RFC 7800): for a DPoP-bound token, the thumbprint of the key it is bound
+    /// to. The layer accepts such a token only with a valid DPoP proof of that key; see
+    /// [`is_sender_constrained`](AccessClaims::is_sender_constrained).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
     /// Every other claim (`ver`, `auth_time`, `groups`, custom claims...): a map, read from
     /// the token the first time it is looked at.
     #[serde(flatten)]
@@ -123,15 +128,43 @@ pub struct AccessClaims {
 }
 
 /// The claims an [`AccessClaims`] names; the others are its [`Extra`] claims.
-const ACCESS_NAMED: [&str; 9] = [
-    "iss", "sub", "aud", "exp", "iat", "cid", "uid", "scp", "jti",
+const ACCESS_NAMED: [&str; 10] = [
+    "iss", "sub", "aud", "exp", "iat", "cid", "uid", "scp", "jti", "cnf",
 ];
+
+/// The `cnf` claim of a sender-constrained token (RFC 7800, RFC 9449 section 6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Confirmation {
+    /// The RFC 7638 SHA-256 thumbprint of the DPoP key the token is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
+}
 
 impl AccessClaims {
     /// True if `scp` contains `scope`.
     #[must_use]
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scp.iter().any(|s| s == scope)
+    }
+
+    /// The token's confirmation (`cnf`), if it is bound to a key.
+    #[must_use]
+    pub fn confirmation(&self) -> Option<&Confirmation> {
+        self.cnf.as_ref()
+    }
+
+    /// True if the token is DPoP-bound (`cnf.jkt`). Behind the layer, such a token was sent
+    /// with a valid DPoP proof of its key, so a handler can require sender-constrained tokens:
+    ///
+    /// ```
+    /// # let claims: tower_okta::AccessClaims = serde_json::from_str(
+    /// #     r#"{"iss":"i","sub":"s","aud":"a","exp":2,"iat":1,"cnf":{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}"#).unwrap();
+    /// assert!(claims.is_sender_constrained());
+    /// ```
+    #[must_use]
+    pub fn is_sender_constrained(&self) -> bool {
+        self.cnf.as_ref().is_some_and(|c| c.jkt.is_some())
     }
 
     /// True for a machine (client-credentials) token: no `uid`, so no user behind it.
@@ -384,7 +417,7 @@ macro_rules! claims_deserialize {
     };
 }
 
-claims_deserialize!(AccessClaims, required: [iss, sub, aud, exp, iat], optional: [cid, uid, scp, jti]);
+claims_deserialize!(AccessClaims, required: [iss, sub, aud, exp, iat], optional: [cid, uid, scp, jti, cnf]);
 claims_deserialize!(
     IdClaims,
     required: [iss, sub, aud, exp, iat],

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 
-use crate::claims::{AccessClaims, Extra};
+use crate::claims::{AccessClaims, Confirmation, Extra};
 use crate::error::TokenError;
 use crate::token::{AccessRest, RawClaims};
 
@@ -78,6 +78,9 @@ fn access_claims(mut claims: RawClaims<'_>, _: &str) -> Result<AccessClaims, Tok
         uid: rest.uid,
         scp: rest.scp,
         jti: rest.jti,
+        cnf: claims.cnf.map(|cnf| Confirmation {
+            jkt: cnf.jkt.map(std::borrow::Cow::into_owned),
+        }),
         extra: Extra::default(),
     })
 }

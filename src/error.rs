@@ -6,103 +6,12 @@ use std::fmt;
 
 use http::StatusCode;
 
+pub use crate::config_error::ConfigError;
+pub(crate) use crate::dpop::error::DpopError;
+
 /// The `realm` of `WWW-Authenticate` answers unless
 /// [`VerifierBuilder::realm`](crate::VerifierBuilder::realm) or a guard's `realm` says otherwise.
 pub const DEFAULT_REALM: &str = "api";
-
-/// A configuration problem found by [`VerifierBuilder::build`](crate::VerifierBuilder::build).
-///
-/// Each message names the setting and says how to fix it.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// No issuer was given.
-    #[error(
-        "issuer is missing: call .issuer(\"https://{{yourOktaDomain}}/oauth2/default\") \
-         or set OKTA_ISSUER"
-    )]
-    MissingIssuer,
-    /// A required environment variable is not set (or empty), for
-    /// [`Verifier::from_env`](crate::Verifier::from_env).
-    #[error(
-        "environment variable {0} is not set: set it (OKTA_ISSUER to your custom authorization \
-         server's issuer, e.g. https://{{yourOktaDomain}}/oauth2/default; OKTA_CLIENT_ID to your \
-         SPA app's client ID)"
-    )]
-    MissingEnvVar(&'static str),
-    /// The issuer is not a usable URL.
-    #[error("issuer `{issuer}` is invalid: {reason}")]
-    InvalidIssuer {
-        /// The issuer as given.
-        issuer: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-    /// The issuer uses plain `http` on a host that is not loopback.
-    #[error(
-        "issuer `{0}` must use https (plain http is only allowed on loopback hosts such as \
-         127.0.0.1 or localhost, for the mock Okta and local tests)"
-    )]
-    InsecureIssuer(String),
-    /// The issuer is Okta's org authorization server and access tokens were to be verified.
-    #[error(
-        "issuer `{0}` is Okta's org authorization server: its access tokens are meant only for \
-         Okta's own APIs and cannot be validated by your API. Create (or use the built-in) custom \
-         authorization server in Okta (Security > API > Authorization Servers) and set the issuer \
-         to its URL, for example `{0}/oauth2/default`; or call .id_tokens_only() if this API only \
-         verifies ID tokens"
-    )]
-    OrgAuthorizationServer(String),
-    /// No client id was given, or it is empty.
-    #[error(
-        "client id is missing or empty: call .client_id(\"0oa...\") with the client ID of your \
-         Okta SPA app integration, or set OKTA_CLIENT_ID"
-    )]
-    MissingClientId,
-    /// An audience given is empty.
-    #[error(
-        "audience is empty: leave it unset to use the client id, or give the Audience setting of \
-         your authorization server (OKTA_AUDIENCE)"
-    )]
-    EmptyAudience,
-    /// The leeway is larger than the cap.
-    #[error("leeway of {given_secs} s is too large: at most {max_secs} s is allowed")]
-    LeewayTooLarge {
-        /// The leeway given, in seconds.
-        given_secs: u64,
-        /// The largest leeway accepted, in seconds.
-        max_secs: u64,
-    },
-    /// The algorithm allow-list is empty.
-    #[error("the allowed algorithms list is empty: allow at least RS256")]
-    NoAlgorithms,
-    /// An algorithm name is not a supported RSA signature algorithm.
-    #[error(
-        "algorithm `{0}` is not supported: only RSA algorithms (RS256, RS384, RS512, PS256, \
-         PS384, PS512) can be allowed"
-    )]
-    UnsupportedAlgorithm(String),
-    /// The token size cap is outside the accepted range.
-    #[error("max token size of {0} bytes is out of range: use 1024 to 65536 bytes")]
-    MaxTokenSize(usize),
-    /// An explicit JWKS URL is not usable.
-    #[error("jwks_uri `{uri}` is invalid: {reason}")]
-    InvalidJwksUri {
-        /// The URL as given.
-        uri: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-    /// The introspection settings are invalid.
-    #[error("introspection: {0}")]
-    Introspection(&'static str),
-    /// The verified-token cache settings are out of range.
-    #[error("token_cache: max_entries must be at least 1 and ttl from 1 s to 1 h")]
-    TokenCache,
-    /// The HTTP client for JWKS fetches could not be built.
-    #[error("the HTTP client for JWKS fetches could not be built: {0}")]
-    HttpClient(#[source] reqwest::Error),
-}
 
 /// The broad class of an [`AuthError`], which decides the HTTP answer (RFC 6750).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,6 +29,11 @@ pub enum ErrorKind {
     KeysUnavailable,
     /// Okta's introspection endpoint cannot answer and introspection fails closed: 503.
     IntrospectionUnavailable,
+    /// The DPoP proof is not acceptable: 401 `invalid_dpop_proof` (RFC 9449 section 7.1).
+    InvalidDpopProof,
+    /// The DPoP proof lacks the server's current nonce: 401 `use_dpop_nonce` with a
+    /// `DPoP-Nonce` header (RFC 9449 section 9).
+    UseDpopNonce,
 }
 
 impl ErrorKind {
@@ -127,7 +41,10 @@ impl ErrorKind {
     #[must_use]
     pub fn status(self) -> StatusCode {
         match self {
-            ErrorKind::MissingToken | ErrorKind::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorKind::MissingToken
+            | ErrorKind::InvalidToken
+            | ErrorKind::InvalidDpopProof
+            | ErrorKind::UseDpopNonce => StatusCode::UNAUTHORIZED,
             ErrorKind::InvalidRequest => StatusCode::BAD_REQUEST,
             ErrorKind::InsufficientScope => StatusCode::FORBIDDEN,
             ErrorKind::KeysUnavailable | ErrorKind::IntrospectionUnavailable => {
@@ -152,6 +69,8 @@ impl ErrorKind {
             ErrorKind::InvalidRequest => Some("invalid_request"),
             ErrorKind::InvalidToken => Some("invalid_token"),
             ErrorKind::InsufficientScope => Some("insufficient_scope"),
+            ErrorKind::InvalidDpopProof => Some("invalid_dpop_proof"),
+            ErrorKind::UseDpopNonce => Some("use_dpop_nonce"),
         }
     }
 
@@ -165,6 +84,8 @@ impl ErrorKind {
             ErrorKind::InsufficientScope => "insufficient_scope",
             ErrorKind::KeysUnavailable => "keys_unavailable",
             ErrorKind::IntrospectionUnavailable => "introspection_unavailable",
+            ErrorKind::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorKind::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -185,6 +106,12 @@ pub enum RequestError {
     MalformedAuthorizationHeader,
     /// A token in the URI query as well as in the header.
     TokenInHeaderAndQuery,
+    /// More than one `DPoP` header.
+    MultipleDpopHeaders,
+    /// The `DPoP` header is empty or not a single compact token.
+    MalformedDpopHeader,
+    /// `Authorization: DPoP` without a `DPoP` proof header.
+    MissingDpopProof,
 }
 
 impl RequestError {
@@ -195,6 +122,9 @@ impl RequestError {
             RequestError::MultipleAuthorizationHeaders => "more than one Authorization header",
             RequestError::MalformedAuthorizationHeader => "malformed Authorization header",
             RequestError::TokenInHeaderAndQuery => "token sent in more than one way",
+            RequestError::MultipleDpopHeaders => "more than one DPoP header",
+            RequestError::MalformedDpopHeader => "malformed DPoP header",
+            RequestError::MissingDpopProof => "the DPoP proof header is missing",
         }
     }
 }
@@ -255,6 +185,18 @@ pub enum TokenError {
     AccessTokensDisabled,
     /// Introspection says the token is not active (revoked, or unknown to the issuer).
     Inactive,
+    /// The token is bound to a DPoP key (`cnf.jkt`) and was sent as a bearer token, without a
+    /// proof of possession.
+    BoundTokenAsBearer,
+    /// The token was sent with a DPoP proof but is not bound to a key (no `cnf.jkt`).
+    NotSenderConstrained,
+    /// The token is bound to another key than the DPoP proof's.
+    KeyBindingMismatch,
+    /// The token carries a `cnf` confirmation other than a DPoP key thumbprint (for example an
+    /// mTLS certificate binding), which cannot be checked here.
+    UnsupportedBinding,
+    /// The route requires DPoP and the token was sent as a bearer token.
+    DpopRequired,
 }
 
 impl TokenError {
@@ -286,6 +228,13 @@ impl TokenError {
             TokenError::NonceMismatch => "the token's nonce does not match",
             TokenError::AccessTokensDisabled => "access tokens are not accepted here",
             TokenError::Inactive => "the token is not active",
+            TokenError::BoundTokenAsBearer => {
+                "the token is bound to a DPoP key and must be sent with a DPoP proof"
+            }
+            TokenError::NotSenderConstrained => "the token is not bound to a DPoP key",
+            TokenError::KeyBindingMismatch => "the token is not bound to the DPoP proof's key",
+            TokenError::UnsupportedBinding => "the token's confirmation method is not supported",
+            TokenError::DpopRequired => "a DPoP-bound token and a DPoP proof are required",
         }
     }
 }
@@ -331,6 +280,16 @@ pub enum AuthError {
         /// Seconds until introspection is tried again (at least 1): the answer's `Retry-After`.
         retry_after_secs: u64,
     },
+    /// The DPoP proof is not acceptable; the source says why.
+    #[error("invalid DPoP proof")]
+    InvalidDpopProof(#[source] DpopError),
+    /// The DPoP proof lacks the server's current nonce; `nonce` is the one to use (sent as the
+    /// answer's `DPoP-Nonce` header; server-made, not a secret).
+    #[error("a DPoP nonce is required")]
+    UseDpopNonce {
+        /// The nonce the client must put in its next proof.
+        nonce: String,
+    },
 }
 
 impl AuthError {
@@ -344,6 +303,8 @@ impl AuthError {
             AuthError::InsufficientScope(_) => ErrorKind::InsufficientScope,
             AuthError::KeysUnavailable { .. } => ErrorKind::KeysUnavailable,
             AuthError::IntrospectionUnavailable { .. } => ErrorKind::IntrospectionUnavailable,
+            AuthError::InvalidDpopProof(_) => ErrorKind::InvalidDpopProof,
+            AuthError::UseDpopNonce { .. } => ErrorKind::UseDpopNonce,
         }
     }
 
@@ -359,6 +320,32 @@ impl AuthError {
             AuthError::InsufficientScope(_) => {
                 Some("the token does not grant the scope this resource requires")
             }
+            AuthError::InvalidDpopProof(e) => Some(e.description()),
+            AuthError::UseDpopNonce { .. } => {
+                Some("the resource server requires a nonce in the DPoP proof")
+            }
+        }
+    }
+
+    /// True for rejections about DPoP (the proof, the `DPoP` header, a token's key binding):
+    /// their error goes in the `DPoP` challenge of `WWW-Authenticate`.
+    pub(crate) fn concerns_dpop(&self) -> bool {
+        match self {
+            AuthError::InvalidDpopProof(_) | AuthError::UseDpopNonce { .. } => true,
+            AuthError::InvalidRequest(e) => matches!(
+                e,
+                RequestError::MultipleDpopHeaders
+                    | RequestError::MalformedDpopHeader
+                    | RequestError::MissingDpopProof
+            ),
+            AuthError::InvalidToken(e) => matches!(
+                e,
+                TokenError::BoundTokenAsBearer
+                    | TokenError::NotSenderConstrained
+                    | TokenError::KeyBindingMismatch
+                    | TokenError::DpopRequired
+            ),
+            _ => false,
         }
     }
 }
@@ -400,6 +387,12 @@ fn whole_secs(d: std::time::Duration) -> u64 {
 impl From<TokenError> for AuthError {
     fn from(e: TokenError) -> Self {
         AuthError::InvalidToken(e)
+    }
+}
+
+impl From<DpopError> for AuthError {
+    fn from(e: DpopError) -> Self {
+        AuthError::InvalidDpopProof(e)
     }
 }
 

@@ -14,12 +14,15 @@ use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument;
 
-use crate::bearer::{bearer_candidate, is_b64token, is_preflight};
+use crate::bearer::{credentials, dpop_proof, is_b64token, is_preflight, Scheme};
 use crate::claims::{AccessClaims, Anonymous, IdClaims};
 use crate::decode::Decoder;
-use crate::error::{AuthError, RequestError};
+use crate::dpop::{check_binding, Binding, CheckedProof, Dpop};
+use crate::error::{AuthError, RequestError, TokenError};
 use crate::future::ResponseFuture;
-use crate::response::{grpc_rejection_response, is_grpc, rejection_response, ResponseBody};
+use crate::response::{
+    grpc_rejection_response_with, is_grpc, rejection_response_with, Challenges, ResponseBody,
+};
 use crate::validate::TokenKind;
 use crate::verifier::{Pending, Verifier};
 
@@ -29,6 +32,7 @@ struct LayerConfig {
     kind: TokenKind,
     allow_preflight: bool,
     optional: bool,
+    dpop: Dpop,
 }
 
 impl Verifier {
@@ -101,6 +105,7 @@ impl<C> OktaAuthLayer<C> {
                 kind,
                 allow_preflight: true,
                 optional: false,
+                dpop: Dpop::Allowed,
             },
             decoder,
         }
@@ -132,6 +137,15 @@ impl<C> OktaAuthLayer<C> {
     #[must_use]
     pub fn optional(mut self) -> Self {
         self.config.optional = true;
+        self
+    }
+
+    /// The DPoP policy (RFC 9449): [`Dpop::Allowed`] by default (bearer tokens and DPoP-bound
+    /// tokens with their proof), [`Dpop::Required`] (only DPoP) or [`Dpop::Disabled`] (only
+    /// bearer). A DPoP-bound token is never accepted as a bearer token, whatever the policy.
+    #[must_use]
+    pub fn dpop(mut self, policy: Dpop) -> Self {
+        self.config.dpop = policy;
         self
     }
 }
@@ -181,20 +195,51 @@ impl<S: fmt::Debug, C> fmt::Debug for OktaAuth<S, C> {
 /// Where the slow path starts.
 enum SlowStart<C> {
     /// Verified with a cached key; introspection remains.
-    Verified(std::sync::Arc<C>),
+    Verified(std::sync::Arc<C>, Binding),
     /// The key for this issuer index and `kid` must be fetched first.
     FetchKey(usize, String),
 }
 
-/// The answer to `error` (RFC 6750, or a gRPC status for gRPC requests), recorded on the
-/// current span (kind only).
-fn refuse<B>(error: &AuthError, verifier: &Verifier, grpc: bool) -> Response<ResponseBody<B>> {
+/// How a rejected request is answered: RFC 6750 (or a gRPC status for gRPC requests), with the
+/// challenges of the layer's DPoP policy.
+#[derive(Clone, Copy)]
+struct Answer {
+    grpc: bool,
+    policy: Dpop,
+    dpop_used: bool,
+}
+
+/// The answer to `error`, recorded on the current span (kind only).
+fn refuse<B>(error: &AuthError, verifier: &Verifier, answer: Answer) -> Response<ResponseBody<B>> {
     tracing::Span::current().record("outcome", error.kind().as_str());
     tracing::debug!(kind = %error.kind(), reason = ?error, "request rejected");
-    if grpc {
-        grpc_rejection_response(error, verifier.realm())
+    let challenges = Challenges {
+        bearer: answer.policy.accepts_bearer(),
+        dpop_algs: answer
+            .policy
+            .accepts_dpop()
+            .then_some(verifier.dpop().challenge_algs.as_str()),
+        dpop_used: answer.dpop_used,
+    };
+    if answer.grpc {
+        grpc_rejection_response_with(error, verifier.realm(), challenges)
     } else {
-        rejection_response(error, verifier.realm())
+        rejection_response_with(error, verifier.realm(), challenges)
+    }
+}
+
+/// After the token verified: its binding against the scheme and proof, then (DPoP) the proof's
+/// single use. The replay cache is written last, so only requests that passed every other check
+/// can fill it.
+fn check_sender(
+    verifier: &Verifier,
+    proof: Option<&CheckedProof>,
+    binding: Option<&str>,
+) -> Result<(), AuthError> {
+    check_binding(proof, binding)?;
+    match proof {
+        Some(proof) => verifier.dpop().first_use(proof),
+        None => Ok(()),
     }
 }
 
@@ -224,9 +269,22 @@ where
             cid = tracing::field::Empty,
         );
         let entered = span.enter();
-        let grpc = is_grpc(req.headers());
-        let token = match bearer_candidate(req.headers(), req.uri()) {
-            Ok(token) => token,
+        let policy = self.config.dpop;
+        let mut answer = Answer {
+            grpc: is_grpc(req.headers()),
+            policy,
+            dpop_used: false,
+        };
+        let credentials = match credentials(req.headers(), req.uri()) {
+            // With DPoP disabled, a DPoP credential is no credential at all.
+            Ok((Scheme::Dpop, _)) if !policy.accepts_dpop() => Err(AuthError::MissingToken),
+            Ok((Scheme::Bearer, _)) if !policy.accepts_bearer() => {
+                Err(TokenError::DpopRequired.into())
+            }
+            other => other,
+        };
+        let (scheme, token) = match credentials {
+            Ok(credentials) => credentials,
             // Optional authentication: no credentials at all is fine; bad ones are not.
             Err(AuthError::MissingToken) if self.config.optional => {
                 span.record("outcome", "anonymous");
@@ -234,19 +292,40 @@ where
                 drop(entered);
                 return ResponseFuture::inner_in(self.inner.call(req), span);
             }
-            Err(error) => return ResponseFuture::rejected(refuse(&error, &self.verifier, grpc)),
+            Err(error) => return ResponseFuture::rejected(refuse(&error, &self.verifier, answer)),
+        };
+        // DPoP: the proof is checked first (no network, no RSA operation).
+        let proof = match scheme {
+            Scheme::Bearer => None,
+            Scheme::Dpop => {
+                answer.dpop_used = true;
+                let checked = dpop_proof(req.headers()).and_then(|proof| {
+                    let request = (req.method(), req.uri(), req.headers());
+                    self.verifier.dpop().check(request, proof, token)
+                });
+                match checked {
+                    Ok(checked) => Some(checked),
+                    Err(error) => {
+                        return ResponseFuture::rejected(refuse(&error, &self.verifier, answer))
+                    }
+                }
+            }
         };
         let kind = self.config.kind;
         let decoder = self.decoder;
         let introspect = self.verifier.introspects(kind);
         let slow_start = match self.verifier.verify_shared(token, kind, decoder) {
-            Ok(claims) if !introspect => {
+            Ok((claims, binding)) if !introspect => {
+                if let Err(error) = check_sender(&self.verifier, proof.as_ref(), binding.as_deref())
+                {
+                    return ResponseFuture::rejected(refuse(&error, &self.verifier, answer));
+                }
                 span.record("outcome", "ok");
                 req.extensions_mut().insert(claims);
                 drop(entered);
                 return ResponseFuture::inner_in(self.inner.call(req), span);
             }
-            Ok(claims) => SlowStart::Verified(claims),
+            Ok((claims, binding)) => SlowStart::Verified(claims, binding),
             Err(Pending::Rejected(error)) => {
                 // A credential that is not even an RFC 6750 b64token is a malformed request,
                 // whatever else is wrong with it (such a credential never verifies).
@@ -255,7 +334,7 @@ where
                 } else {
                     RequestError::MalformedAuthorizationHeader.into()
                 };
-                return ResponseFuture::rejected(refuse(&error, &self.verifier, grpc));
+                return ResponseFuture::rejected(refuse(&error, &self.verifier, answer));
             }
             Err(Pending::FetchKey { issuer, kid }) => SlowStart::FetchKey(issuer, kid),
         };
@@ -269,13 +348,16 @@ where
         drop(entered);
         let slow = async move {
             let verified = match slow_start {
-                SlowStart::Verified(claims) => Ok(claims),
+                SlowStart::Verified(claims, binding) => Ok((claims, binding)),
                 SlowStart::FetchKey(issuer, kid) => {
                     verifier
                         .verify_shared_after_fetch(&token, (issuer, &kid), kind, decoder)
                         .await
                 }
             };
+            let verified = verified.and_then(|(claims, binding)| {
+                check_sender(&verifier, proof.as_ref(), binding.as_deref()).map(|()| claims)
+            });
             let verified = match verified {
                 Ok(claims) if introspect => verifier.introspect(&token).await.map(|()| claims),
                 other => other,
@@ -287,7 +369,7 @@ where
                     let response = inner.call(req).await?;
                     Ok(response.map(ResponseBody::inner))
                 }
-                Err(error) => Ok(refuse(&error, &verifier, grpc)),
+                Err(error) => Ok(refuse(&error, &verifier, answer)),
             }
         };
         ResponseFuture::slow(Box::pin(slow.instrument(span)))

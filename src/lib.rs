@@ -63,8 +63,10 @@ mod builder;
 mod claims;
 pub mod client;
 pub mod clock;
+mod config_error;
 mod decode;
 mod diagnose;
+mod dpop;
 mod error;
 #[cfg(feature = "axum")]
 mod extract;
@@ -86,8 +88,11 @@ mod verifier;
 pub use algorithm::Algorithm;
 pub use bearer::bearer_token;
 pub use builder::{VerifierBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY};
-pub use claims::{AccessClaims, Audience, Extra, IdClaims};
+pub use claims::{AccessClaims, Audience, Confirmation, Extra, IdClaims};
 pub use clock::{Clock, SystemClock};
+pub use dpop::{
+    Dpop, DpopAlgorithm, DpopError, DpopOptions, DEFAULT_PROOF_WINDOW, DEFAULT_REPLAY_CACHE_SIZE,
+};
 pub use error::{AuthError, ConfigError, ErrorKind, RequestError, TokenError, DEFAULT_REALM};
 #[cfg(feature = "axum")]
 pub use extract::{Claims, MissingClaims};

@@ -19,6 +19,23 @@ pub fn parse_token(token: &str, max_len: usize) -> Result<(), TokenError> {
     Ok(())
 }
 
+/// Runs the DPoP proof parser and key import on `proof` (every algorithm allowed), then the
+/// signature check. `Ok` means the proof is well formed and its key usable; its claims are not
+/// compared with any request. Returns the key's RFC 7638 thumbprint and whether the signature
+/// verified.
+///
+/// # Errors
+/// The [`DpopError`](crate::DpopError) the layer would answer with for a malformed proof.
+pub fn parse_dpop_proof(proof: &str) -> Result<(String, bool), crate::DpopError> {
+    use crate::dpop::{proof, DpopAlgorithm};
+    let parsed = proof::parse(proof, &DpopAlgorithm::ALL)?;
+    let key = crate::dpop::import_key(&parsed)?;
+    let verified = key
+        .verify(parsed.signing_input.as_bytes(), &parsed.signature)
+        .is_ok();
+    Ok((key.thumbprint, verified))
+}
+
 /// Parses a JWKS document as a fetch would, allowing every RSA algorithm. Returns the number of
 /// usable keys and of skipped ones, or `None` if the document is not a JWKS.
 #[must_use]

@@ -4,7 +4,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{
+    HeaderName, HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use http::Response;
 use http_body::{Body, Frame, SizeHint};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
@@ -44,6 +46,37 @@ use crate::error::{AuthError, ErrorKind};
 /// ```
 #[must_use]
 pub fn rejection_response<B>(error: &AuthError, realm: &str) -> Response<ResponseBody<B>> {
+    rejection_response_with(error, realm, Challenges::BEARER)
+}
+
+/// The schemes a rejection's `WWW-Authenticate` advertises, and where its error goes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Challenges<'a> {
+    /// `Bearer` is accepted.
+    pub(crate) bearer: bool,
+    /// `DPoP` is accepted, with these proof algorithms (`"ES256 RS256"`).
+    pub(crate) dpop_algs: Option<&'a str>,
+    /// The request used the `DPoP` scheme.
+    pub(crate) dpop_used: bool,
+}
+
+impl Challenges<'_> {
+    /// Bearer only (RFC 6750).
+    pub(crate) const BEARER: Challenges<'static> = Challenges {
+        bearer: true,
+        dpop_algs: None,
+        dpop_used: false,
+    };
+}
+
+/// [`rejection_response`] with the challenges of a layer's DPoP policy (RFC 9449 section 7.1):
+/// the error goes in the challenge of the scheme it concerns, and the other accepted scheme
+/// follows as a bare challenge; `use_dpop_nonce` also carries the `DPoP-Nonce` header.
+pub(crate) fn rejection_response_with<B>(
+    error: &AuthError,
+    realm: &str,
+    challenges: Challenges<'_>,
+) -> Response<ResponseBody<B>> {
     let kind = error.kind();
     let status = kind.status();
     let (code, description) = match kind {
@@ -67,15 +100,30 @@ pub fn rejection_response<B>(error: &AuthError, realm: &str) -> Response<Respons
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if !kind.is_unavailable() {
-        if let Ok(value) = HeaderValue::from_str(&www_authenticate(error, realm)) {
+    challenge_headers(headers, error, realm, challenges);
+    response
+}
+
+/// `WWW-Authenticate` (not for a 503), `Retry-After` (503) and `DPoP-Nonce` (`use_dpop_nonce`).
+fn challenge_headers(
+    headers: &mut http::HeaderMap,
+    error: &AuthError,
+    realm: &str,
+    challenges: Challenges<'_>,
+) {
+    if !error.kind().is_unavailable() {
+        if let Ok(value) = HeaderValue::from_str(&www_authenticate(error, realm, challenges)) {
             headers.insert(WWW_AUTHENTICATE, value);
         }
     }
     if let Some(secs) = error.retry_after_secs() {
         headers.insert(RETRY_AFTER, HeaderValue::from(secs));
     }
-    response
+    if let AuthError::UseDpopNonce { nonce } = error {
+        if let Ok(value) = HeaderValue::from_str(nonce) {
+            headers.insert(HeaderName::from_static("dpop-nonce"), value);
+        }
+    }
 }
 
 /// The gRPC answer to a rejection, for requests with `content-type: application/grpc...`: a
@@ -96,6 +144,15 @@ pub fn rejection_response<B>(error: &AuthError, realm: &str) -> Response<Respons
 /// ```
 #[must_use]
 pub fn grpc_rejection_response<B>(error: &AuthError, realm: &str) -> Response<ResponseBody<B>> {
+    grpc_rejection_response_with(error, realm, Challenges::BEARER)
+}
+
+/// [`grpc_rejection_response`] with the challenges of a layer's DPoP policy.
+pub(crate) fn grpc_rejection_response_with<B>(
+    error: &AuthError,
+    realm: &str,
+    challenges: Challenges<'_>,
+) -> Response<ResponseBody<B>> {
     let kind = error.kind();
     let code = match kind {
         ErrorKind::InsufficientScope => "7",
@@ -114,14 +171,7 @@ pub fn grpc_rejection_response<B>(error: &AuthError, realm: &str) -> Response<Re
     if let Ok(value) = HeaderValue::from_str(&grpc_percent_encode(message)) {
         headers.insert("grpc-message", value);
     }
-    if !kind.is_unavailable() {
-        if let Ok(value) = HeaderValue::from_str(&www_authenticate(error, realm)) {
-            headers.insert(WWW_AUTHENTICATE, value);
-        }
-    }
-    if let Some(secs) = error.retry_after_secs() {
-        headers.insert(RETRY_AFTER, HeaderValue::from(secs));
-    }
+    challenge_headers(headers, error, realm, challenges);
     response
 }
 
@@ -152,21 +202,34 @@ fn grpc_percent_encode(message: &str) -> String {
     utf8_percent_encode(message, GRPC_MESSAGE).to_string()
 }
 
-/// The `WWW-Authenticate` challenge for an error.
-fn www_authenticate(error: &AuthError, realm: &str) -> String {
-    let mut value = format!("Bearer realm=\"{}\"", quote(realm));
+/// The `WWW-Authenticate` value for an error: the challenge that carries the error first, then
+/// the other accepted scheme's bare challenge (one header, comma-separated, as RFC 9449 section
+/// 7.2 shows).
+fn www_authenticate(error: &AuthError, realm: &str, challenges: Challenges<'_>) -> String {
+    let mut params = String::new();
     if let (Some(code), Some(description)) = (error.kind().error_code(), error.description()) {
-        value.push_str(&format!(
+        params.push_str(&format!(
             ", error=\"{code}\", error_description=\"{}\"",
             quote(description)
         ));
     }
     if let AuthError::InsufficientScope(scope) = error {
         if !scope.is_empty() {
-            value.push_str(&format!(", scope=\"{}\"", quote(scope)));
+            params.push_str(&format!(", scope=\"{}\"", quote(scope)));
         }
     }
-    value
+    let bearer = format!("Bearer realm=\"{}\"", quote(realm));
+    let Some(algs) = challenges.dpop_algs else {
+        return bearer + &params;
+    };
+    let dpop = format!("DPoP algs=\"{}\"", quote(algs));
+    let error_in_dpop = challenges.dpop_used || error.concerns_dpop() || !challenges.bearer;
+    match (error_in_dpop, challenges.bearer) {
+        (true, true) => format!("{dpop}{params}, {bearer}"),
+        (true, false) => dpop + &params,
+        (false, _) if params.is_empty() => format!("{bearer}, {dpop}"),
+        (false, _) => format!("{bearer}{params}, {dpop}"),
+    }
 }
 
 /// Keeps a quoted-string well formed: printable ASCII only, `"` and `\` escaped.

@@ -17,11 +17,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use base64::Engine;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
-use crate::b64::STRICT_B64;
 use crate::claims::Audience;
 use crate::error::TokenError;
 use crate::json::{classify, once, CowStr, NumericDate, SeenKeys, StrictAny};
@@ -75,10 +73,7 @@ pub(crate) fn split_and_decode(
     })
 }
 
-/// Strict base64url decode of one part.
-pub(crate) fn decode(part: &str) -> Result<Vec<u8>, TokenError> {
-    STRICT_B64.decode(part).map_err(|_| TokenError::Malformed)
-}
+pub(crate) use crate::b64::{decode, Inline};
 
 /// The three parts of a compact JWS, decoded. The header and the signature are small and go to
 /// inline buffers; the claims set is kept as a `String` that the typed claims may take over.
@@ -113,40 +108,6 @@ impl std::fmt::Debug for Decoded {
             .field("payload_len", &self.payload.len())
             .field("signature_len", &self.signature.bytes().len())
             .finish()
-    }
-}
-
-/// Decoded bytes: in an inline array when they fit (no allocation), on the heap otherwise.
-pub(crate) enum Inline<const N: usize> {
-    Stack([u8; N], usize),
-    Heap(Vec<u8>),
-}
-
-impl<const N: usize> Inline<N> {
-    /// Strict base64url decode of one part into this buffer (onto the heap if it does not fit).
-    fn decode(&mut self, part: &str) -> Result<(), TokenError> {
-        // What the decoder needs room for: 3 bytes per started group of 4 characters.
-        match self {
-            Inline::Stack(buf, len) if part.len().div_ceil(4) * 3 <= N => {
-                *len = STRICT_B64
-                    .decode_slice(part, buf)
-                    .map_err(|_| TokenError::Malformed)?;
-            }
-            _ => *self = Inline::Heap(decode(part)?),
-        }
-        Ok(())
-    }
-
-    pub(crate) fn bytes(&self) -> &[u8] {
-        match self {
-            Inline::Stack(buf, len) => buf.get(..*len).unwrap_or_default(),
-            Inline::Heap(vec) => vec,
-        }
-    }
-
-    /// The bytes as (JSON) text; not UTF-8 is malformed.
-    pub(crate) fn text(&self) -> Result<&str, TokenError> {
-        std::str::from_utf8(self.bytes()).map_err(|_| TokenError::Malformed)
     }
 }
 
@@ -232,10 +193,58 @@ pub(crate) struct RawClaims<'a> {
     /// RFC 9068 access-token claims present (`client_id` and `scope`), which Okta's custom
     /// authorization servers do not issue (they issue `cid` and `scp`).
     pub(crate) has_rfc9068_claims: bool,
+    /// `cnf` (RFC 7800): the token's confirmation, for DPoP its key's thumbprint `jkt`.
+    pub(crate) cnf: Option<RawCnf<'a>>,
     /// With [`parse_claims_collecting`]: what [`AccessClaims`](crate::AccessClaims) needs beyond
     /// the fields above, read in the same pass (its other claims are read only if asked for:
     /// [`Extra`](crate::Extra)).
     pub(crate) access: Option<AccessRest>,
+}
+
+impl RawClaims<'_> {
+    /// The DPoP key the token is bound to (`cnf.jkt`), if any.
+    pub(crate) fn binding(&self) -> Option<std::sync::Arc<str>> {
+        self.cnf.as_ref()?.jkt.as_deref().map(Into::into)
+    }
+}
+
+/// A `cnf` claim: the DPoP key thumbprint `jkt`, and whether it names any other confirmation
+/// method (an mTLS certificate hash...), which cannot be checked here.
+#[derive(Debug, Default)]
+pub(crate) struct RawCnf<'a> {
+    pub(crate) jkt: Option<Cow<'a, str>>,
+    pub(crate) other: bool,
+}
+
+impl<'de> Deserialize<'de> for RawCnf<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawCnf<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a cnf object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut seen = SeenKeys::default();
+                let mut jkt = None;
+                let mut other = false;
+                while let Some(CowStr(key)) = map.next_key()? {
+                    if key == "jkt" {
+                        once(&mut map, &mut jkt)?;
+                    } else {
+                        other = true;
+                        seen.insert(key)?;
+                        map.next_value::<StrictAny>()?;
+                    }
+                }
+                Ok(RawCnf {
+                    jkt: jkt.map(|CowStr(j)| j),
+                    other,
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// The rest of an access token's claims, for building `AccessClaims` without a second pass.
@@ -354,6 +363,7 @@ impl<'de> de::DeserializeSeed<'de> for ClaimsSeed {
                 let (mut iss, mut sub, mut nonce, mut cid) = (None, None, None, None);
                 let (mut exp, mut nbf, mut iat) = (None, None, None);
                 let mut aud = None;
+                let mut cnf = None;
                 let mut rest = self.collect.then(AccessRest::default);
                 let (mut jti, mut uid, mut scp) = (None, None, None);
                 // Registered claims (and, when collecting, `jti`, `uid` and `scp`) are read once
@@ -369,6 +379,7 @@ impl<'de> de::DeserializeSeed<'de> for ClaimsSeed {
                         "exp" => once(&mut map, &mut exp)?,
                         "nbf" => once(&mut map, &mut nbf)?,
                         "iat" => once(&mut map, &mut iat)?,
+                        "cnf" => once(&mut map, &mut cnf)?,
                         other => {
                             match other {
                                 "scp" => c.has_scp = true,
@@ -395,6 +406,7 @@ impl<'de> de::DeserializeSeed<'de> for ClaimsSeed {
                 c.nonce = nonce.map(|s: CowStr<'de>| s.0);
                 c.cid = cid.map(|s: CowStr<'de>| s.0);
                 c.aud = aud;
+                c.cnf = cnf;
                 c.exp = exp.map(|d: NumericDate| d.0);
                 c.nbf = nbf.map(|d: NumericDate| d.0);
                 c.iat = iat.map(|d: NumericDate| d.0);
@@ -417,6 +429,8 @@ impl<'de> de::DeserializeSeed<'de> for ClaimsSeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::b64::STRICT_B64;
+    use base64::Engine;
 
     fn b64(s: &str) -> String {
         STRICT_B64.encode(s)
@@ -520,6 +534,24 @@ mod tests {
         );
         assert_eq!(
             parse_claims(r#"{"x":1,"x":1}"#).unwrap_err(),
+            TokenError::DuplicateKey
+        );
+        let bound = parse_claims(r#"{"cnf":{"jkt":"t"}}"#).unwrap().cnf.unwrap();
+        assert_eq!((bound.jkt.as_deref(), bound.other), (Some("t"), false));
+        let mtls = parse_claims(r#"{"cnf":{"x5t#S256":"h"}}"#)
+            .unwrap()
+            .cnf
+            .unwrap();
+        assert_eq!((mtls.jkt, mtls.other), (None, true));
+        for bad in [r#"{"cnf":"t"}"#, r#"{"cnf":{"jkt":1}}"#] {
+            assert_eq!(
+                parse_claims(bad).unwrap_err(),
+                TokenError::InvalidClaim,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            parse_claims(r#"{"cnf":{"jkt":"a","jkt":"b"}}"#).unwrap_err(),
             TokenError::DuplicateKey
         );
         assert_eq!(

@@ -12,6 +12,7 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::dpop::Binding;
 use crate::validate::TokenKind;
 
 struct Entry {
@@ -20,6 +21,8 @@ struct Entry {
     /// Index of the token's issuer in the verifier.
     issuer: usize,
     kid: Box<str>,
+    /// The DPoP key the token is bound to: every hit is checked against the request again.
+    binding: Binding,
     /// Clock milliseconds after which the entry is not used.
     expires_ms: i64,
 }
@@ -58,13 +61,14 @@ impl TokenCache {
         kind: TokenKind,
         now_ms: i64,
         key_known: impl FnOnce(usize, &str) -> bool,
-    ) -> Option<Arc<C>> {
+    ) -> Option<(Arc<C>, Binding)> {
         let entry = self.entries.get(token)?;
         if entry.kind != kind || now_ms >= entry.expires_ms || !key_known(entry.issuer, &entry.kid)
         {
             return None;
         }
-        Arc::clone(&entry.claims).downcast::<C>().ok()
+        let claims = Arc::clone(&entry.claims).downcast::<C>().ok()?;
+        Some((claims, entry.binding.clone()))
     }
 
     /// Remembers a verified token until `min(now + ttl, valid_until_ms)`.
@@ -73,7 +77,7 @@ impl TokenCache {
         token: &str,
         claims: Arc<C>,
         kind: TokenKind,
-        (issuer, kid): (usize, &str),
+        (issuer, kid, binding): (usize, &str, Binding),
         now_ms: i64,
         valid_until_ms: i64,
     ) {
@@ -82,6 +86,7 @@ impl TokenCache {
             kind,
             issuer,
             kid: kid.into(),
+            binding,
             expires_ms: now_ms.saturating_add(self.ttl_ms).min(valid_until_ms),
         };
         self.entries.insert(token.into(), Arc::new(entry));

@@ -61,7 +61,8 @@ impl Rules {
 }
 
 /// Checks `claims` against `rules` for a token of `kind` at `now` (seconds since the epoch):
-/// `iss`, `aud`, `exp`/`nbf`/`iat` with leeway, `sub`, the token profile and, for an ID token
+/// `iss`, `aud`, `exp`/`nbf`/`iat` with leeway, `sub`, a `cnf` this crate can check (a DPoP
+/// key thumbprint only; whether it matches a proof is the layer's job), the token profile and, for an ID token
 /// with an expected `nonce`, the nonce.
 ///
 /// # Errors
@@ -106,6 +107,14 @@ pub(crate) fn check(
     }
     if claims.sub.is_none() {
         return Err(TokenError::InvalidClaim);
+    }
+    // A confirmation this crate cannot check (an mTLS certificate hash...) is never ignored.
+    if claims
+        .cnf
+        .as_ref()
+        .is_some_and(|cnf| cnf.other || cnf.jkt.is_none())
+    {
+        return Err(TokenError::UnsupportedBinding);
     }
 
     match kind {
@@ -294,6 +303,13 @@ mod tests {
             (&[("aud", r#"["x","api://default"]"#)], Ok(())),
             (&[("aud", r#""api://default""#)], Ok(())),
             (&[("sub", "")], Err(InvalidClaim)),
+            (&[("cnf", r#"{"jkt":"t"}"#)], Ok(())),
+            (&[("cnf", r#"{"x5t#S256":"h"}"#)], Err(UnsupportedBinding)),
+            (
+                &[("cnf", r#"{"jkt":"t","x5t#S256":"h"}"#)],
+                Err(UnsupportedBinding),
+            ),
+            (&[("cnf", "{}")], Err(UnsupportedBinding)),
         ];
         for (edits, want) in table {
             assert_eq!(

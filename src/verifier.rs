@@ -28,6 +28,7 @@ use crate::claims::{AccessClaims, IdClaims};
 use crate::clock::Clock;
 use crate::decode::Decoder;
 use crate::diagnose::Diagnostics;
+use crate::dpop::{Binding, DpopVerifier};
 use crate::error::{AuthError, TokenError};
 use crate::introspect::Introspector;
 use crate::jwks::{Jwks, JwksStats};
@@ -70,6 +71,8 @@ pub(crate) struct Inner {
     pub(crate) diagnostics: Diagnostics,
     /// Opt-in introspection of access tokens.
     pub(crate) introspector: Option<Introspector>,
+    /// DPoP proof checks and their replay cache.
+    pub(crate) dpop: DpopVerifier,
 }
 
 impl fmt::Debug for Verifier {
@@ -85,12 +88,13 @@ impl fmt::Debug for Verifier {
     }
 }
 
-/// What the token cache needs to know of a verified token.
+/// What the token cache and the layer need to know of a verified token.
 pub(crate) struct Verified<'a> {
     pub(crate) exp: i64,
     /// Index of the token's issuer in `Inner::jwks`.
     pub(crate) issuer: usize,
     pub(crate) kid: &'a str,
+    pub(crate) binding: Binding,
 }
 
 /// The outcome of a verification attempt that did not wait for the network.
@@ -98,8 +102,7 @@ pub(crate) struct Verified<'a> {
 pub(crate) enum Pending {
     /// Refused.
     Rejected(AuthError),
-    /// Every check so far passed and the key for this `kid` of this issuer (an index into
-    /// `Inner::issuers`) is not cached.
+    /// Every check so far passed; the key for this `kid` of this issuer (index) is not cached.
     FetchKey { issuer: usize, kid: String },
 }
 
@@ -243,15 +246,21 @@ impl Verifier {
     ) -> Result<C, AuthError> {
         let attempt = || {
             let now_ms = self.inner.clock.now_millis();
-            self.verify_cached(token, kind, nonce, now_ms, decoder, |claims, _| claims)
+            self.verify_cached(token, kind, nonce, now_ms, decoder, |claims, verified| {
+                (claims, verified.binding)
+            })
         };
-        let claims = match attempt() {
-            Ok(claims) => claims,
+        let (claims, binding) = match attempt() {
+            Ok(verified) => verified,
             Err(Pending::Rejected(e)) => return Err(e),
             Err(Pending::FetchKey { issuer, kid }) => {
                 self.after_fetch(issuer, &kid, attempt).await?
             }
         };
+        // Without a request there is no proof: a DPoP-bound token is never accepted as Bearer.
+        if binding.is_some() {
+            return Err(TokenError::BoundTokenAsBearer.into());
+        }
         if self.introspects(kind) {
             self.introspect(token).await?;
         }
@@ -263,6 +272,11 @@ impl Verifier {
         kind == TokenKind::Access && self.inner.introspector.is_some()
     }
 
+    /// The DPoP proof checker.
+    pub(crate) fn dpop(&self) -> &DpopVerifier {
+        &self.inner.dpop
+    }
+
     /// Asks Okta whether a locally verified token is still active.
     pub(crate) async fn introspect(&self, token: &str) -> Result<(), AuthError> {
         match &self.inner.introspector {
@@ -271,8 +285,8 @@ impl Verifier {
         }
     }
 
-    /// What the layer calls: the claims as an `Arc`, through the verified-token cache when it
-    /// is on. `Pending::FetchKey` sends the layer to [`verify_shared_after_fetch`].
+    /// What the layer calls: the claims as an `Arc` and the token's DPoP binding, through the
+    /// token cache when it is on. `FetchKey` sends the layer to [`verify_shared_after_fetch`].
     ///
     /// [`verify_shared_after_fetch`]: Self::verify_shared_after_fetch
     pub(crate) fn verify_shared<C>(
@@ -280,15 +294,15 @@ impl Verifier {
         token: &str,
         kind: TokenKind,
         decoder: Decoder<C>,
-    ) -> Result<Arc<C>, Pending>
+    ) -> Result<(Arc<C>, Binding), Pending>
     where
         C: Send + Sync + 'static,
     {
         // One clock read serves the token cache, the claim checks and the key cache.
         let now_ms = self.inner.clock.now_millis();
         let Some(cache) = &self.inner.token_cache else {
-            return self.verify_cached(token, kind, None, now_ms, decoder, |claims, _| {
-                Arc::new(claims)
+            return self.verify_cached(token, kind, None, now_ms, decoder, |claims, verified| {
+                (Arc::new(claims), verified.binding)
             });
         };
         let key_known = |issuer: usize, kid: &str| {
@@ -310,11 +324,11 @@ impl Verifier {
                 token,
                 Arc::clone(&claims),
                 kind,
-                (verified.issuer, verified.kid),
+                (verified.issuer, verified.kid, verified.binding.clone()),
                 now_ms,
                 valid_until_ms,
             );
-            claims
+            (claims, verified.binding)
         })
     }
 
@@ -325,7 +339,7 @@ impl Verifier {
         (issuer, kid): (usize, &str),
         kind: TokenKind,
         decoder: Decoder<C>,
-    ) -> Result<Arc<C>, AuthError>
+    ) -> Result<(Arc<C>, Binding), AuthError>
     where
         C: Send + Sync + 'static,
     {
@@ -419,7 +433,8 @@ impl Verifier {
             decoded.signature.bytes(),
         )?;
 
-        // 6. Typed claims, built as the decoder chosen for this caller says.
+        // 6. Typed claims, as the caller's decoder says; the DPoP binding is kept for the layer.
+        let binding = claims.binding();
         let mut typed = (decoder.build)(claims, &decoded.payload)?;
         (decoder.keep)(&mut typed, decoded.payload);
         Ok(finish(
@@ -428,6 +443,7 @@ impl Verifier {
                 exp: checked.exp,
                 issuer: checked.issuer,
                 kid: &kid,
+                binding,
             },
         ))
     }

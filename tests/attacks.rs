@@ -18,6 +18,8 @@
 
 mod common;
 use common::MockExt;
+#[path = "attacks/dpop.rs"]
+mod dpop;
 #[path = "attacks/keys.rs"]
 mod keys;
 
@@ -43,10 +45,10 @@ use keys::RawRsa;
 use num_bigint::BigUint;
 use serde_json::{json, Map, Value};
 use tower_okta::{
-    AccessClaims, Algorithm, AuthError, Claims, IdClaims, RequestError, RequireGroupLayer,
-    RequireScopeLayer, TokenError, Verifier,
+    AccessClaims, Algorithm, AuthError, Claims, Dpop, DpopError, DpopOptions, IdClaims,
+    RequestError, RequireGroupLayer, RequireScopeLayer, TokenError, Verifier,
 };
-use tower_okta_mock::{KeysFault, MockKey, MockOkta, TokenBuilder};
+use tower_okta_mock::{DpopKey, KeysFault, MockKey, MockOkta, TokenBuilder};
 
 // ---------------------------------------------------------------------------------------------
 // Rows
@@ -66,15 +68,21 @@ enum Expect {
     Refused(TokenError),
     /// 503 without a challenge: the keys cannot be fetched and none is cached.
     Unavailable,
+    /// 401 `invalid_dpop_proof` for this reason.
+    DpopRefused(DpopError),
+    /// 401 `use_dpop_nonce` with a `DPoP-Nonce` header.
+    NonceRequired,
 }
 
-use Expect::{BadRequest, Forbidden, NoCredentials, Pass, Refused, Unavailable};
+use Expect::{
+    BadRequest, DpopRefused, Forbidden, NoCredentials, NonceRequired, Pass, Refused, Unavailable,
+};
 
 impl Expect {
     fn status(self) -> StatusCode {
         match self {
             Pass => StatusCode::OK,
-            NoCredentials | Refused(_) => StatusCode::UNAUTHORIZED,
+            NoCredentials | Refused(_) | DpopRefused(_) | NonceRequired => StatusCode::UNAUTHORIZED,
             BadRequest(_) => StatusCode::BAD_REQUEST,
             Forbidden(_) => StatusCode::FORBIDDEN,
             Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -92,22 +100,64 @@ impl Expect {
                     .description()
                     .expect("a fixed description"),
             )),
+            DpopRefused(e) => Some(("invalid_dpop_proof", e.description())),
+            NonceRequired => Some((
+                "use_dpop_nonce",
+                "the resource server requires a nonce in the DPoP proof",
+            )),
             Pass | NoCredentials | Unavailable => None,
         }
     }
 
-    /// The exact `WWW-Authenticate` value, or `None` when there must be none.
-    fn challenge(self) -> Option<String> {
-        match (self, self.error()) {
-            (Forbidden(Some(scope)), Some((code, description))) => Some(format!(
-                r#"Bearer realm="api", error="{code}", error_description="{description}", scope="{scope}""#
-            )),
-            (_, Some((code, description))) => Some(format!(
-                r#"Bearer realm="api", error="{code}", error_description="{description}""#
-            )),
-            (NoCredentials, None) => Some(r#"Bearer realm="api""#.to_owned()),
-            _ => None,
+    /// True for the rejections RFC 9449 section 7.1 puts in the `DPoP` challenge whatever the
+    /// scheme used: the proof, the `DPoP` header, a token's key binding.
+    fn about_dpop(self) -> bool {
+        matches!(
+            self,
+            DpopRefused(_)
+                | NonceRequired
+                | Refused(
+                    TokenError::BoundTokenAsBearer
+                        | TokenError::NotSenderConstrained
+                        | TokenError::KeyBindingMismatch
+                        | TokenError::DpopRequired
+                )
+                | BadRequest(
+                    RequestError::MultipleDpopHeaders
+                        | RequestError::MalformedDpopHeader
+                        | RequestError::MissingDpopProof
+                )
+        )
+    }
+}
+
+/// The `DPoP` challenge of a verifier with the default proof algorithms.
+const DPOP_CHALLENGE: &str = r#"DPoP algs="ES256 RS256""#;
+
+/// The exact `WWW-Authenticate` value of a row's answer, or `None` when there must be none. The
+/// auth layer advertises the schemes its policy accepts (both by default); the error goes in
+/// the challenge of the scheme it concerns, first, and the other scheme follows bare. The
+/// guards' 403 is RFC 6750 alone.
+fn expected_challenge(row: &Row) -> Option<String> {
+    let expect = row.expect;
+    let bearer = r#"Bearer realm="api""#;
+    let params = expect
+        .error()
+        .map(|(code, description)| {
+            format!(r#", error="{code}", error_description="{description}""#)
+        })
+        .unwrap_or_default();
+    let policy = row.target.policy();
+    match expect {
+        Pass | Unavailable => None,
+        Forbidden(Some(scope)) => Some(format!(r#"{bearer}{params}, scope="{scope}""#)),
+        Forbidden(None) => Some(format!("{bearer}{params}")),
+        _ if policy == Dpop::Disabled => Some(format!("{bearer}{params}")),
+        _ if policy == Dpop::Required => Some(format!("{DPOP_CHALLENGE}{params}")),
+        _ if row.req.uses_dpop() || expect.about_dpop() => {
+            Some(format!("{DPOP_CHALLENGE}{params}, {bearer}"))
         }
+        _ => Some(format!("{bearer}{params}, {DPOP_CHALLENGE}")),
     }
 }
 
@@ -132,6 +182,23 @@ enum Target {
     KeysDown,
     /// A verifier whose issuer's keys endpoint answers an HTML page.
     KeysJunk,
+    /// The issuer's verifier, access-token layer with `Dpop::Required`.
+    DpopRequired,
+    /// The issuer's verifier, access-token layer with `Dpop::Disabled`.
+    DpopDisabled,
+    /// A verifier that requires DPoP server nonces, access-token layer.
+    DpopNonce,
+}
+
+impl Target {
+    /// The DPoP policy of the target's layer.
+    fn policy(self) -> Dpop {
+        match self {
+            Target::DpopRequired => Dpop::Required,
+            Target::DpopDisabled => Dpop::Disabled,
+            _ => Dpop::Allowed,
+        }
+    }
 }
 
 /// The request of a row.
@@ -144,6 +211,20 @@ enum Req {
         auth: Vec<Vec<u8>>,
         query: Option<String>,
     },
+    /// `Authorization: {scheme} {token}` and one `DPoP` header per proof (`GET`, with
+    /// `Host: api.test`: proofs for this request name `http://api.test{path}`).
+    Dpop {
+        scheme: &'static str,
+        token: String,
+        proofs: Vec<String>,
+    },
+}
+
+impl Req {
+    /// True if the request uses the `DPoP` scheme.
+    fn uses_dpop(&self) -> bool {
+        matches!(self, Req::Dpop { scheme: "DPoP", .. })
+    }
 }
 
 #[derive(Debug)]
@@ -166,6 +247,28 @@ impl Corpus {
     /// Starts a section: the rows after this call exercise `group`.
     fn group(&mut self, group: &'static str) {
         self.group = group;
+    }
+
+    /// A DPoP-scheme (or `scheme`) request to `target`.
+    fn dpop(
+        &mut self,
+        target: Target,
+        name: impl Into<String>,
+        (scheme, token): (&'static str, &str),
+        proofs: Vec<String>,
+        expect: Expect,
+    ) {
+        self.rows.push(Row {
+            group: self.group,
+            name: name.into(),
+            target,
+            req: Req::Dpop {
+                scheme,
+                token: token.to_owned(),
+                proofs,
+            },
+            expect,
+        });
     }
 
     /// A bearer token sent to the access-token layer of the issuer's verifier.
@@ -331,6 +434,13 @@ struct Lab {
     ec: EcdsaKeyPair,
     hmac_secret: Vec<u8>,
     raw: RawKeys,
+    /// The DPoP client's key (the issuer binds tokens to it) and another client's.
+    dpop_key: DpopKey,
+    dpop_thief: DpopKey,
+    /// The verifier that requires DPoP nonces, its app, and a nonce it handed out.
+    nonce: Verifier,
+    nonce_app: Router,
+    current_nonce: String,
 }
 
 async fn access_ok(claims: Claims<AccessClaims>) -> &'static str {
@@ -356,6 +466,14 @@ fn app(verifier: &Verifier) -> Router {
         .route_layer(verifier.layer());
     Router::new()
         .route("/api/me", get(access_ok).layer(verifier.layer()))
+        .route(
+            "/dpop/required",
+            get(access_ok).layer(verifier.layer().dpop(Dpop::Required)),
+        )
+        .route(
+            "/dpop/disabled",
+            get(access_ok).layer(verifier.layer().dpop(Dpop::Disabled)),
+        )
         .route("/id/me", get(id_ok).layer(verifier.id_token_layer()))
         .merge(orders)
         .merge(admin)
@@ -478,15 +596,43 @@ impl Lab {
             .id_tokens_only()
             .build()
             .unwrap();
+        let nonce = okta
+            .verifier_builder()
+            .dpop(DpopOptions::new().require_nonce(Duration::from_secs(300)))
+            .build()
+            .unwrap();
         let down_v = down.verifier_builder().build().unwrap();
         let junk_v = junk.verifier_builder().build().unwrap();
         // Warm up: after this, only an unknown kid may cause a fetch.
-        for v in [&main, &small, &all_rsa, &id_only] {
+        for v in [&main, &small, &all_rsa, &id_only, &nonce] {
             v.refresh_keys()
                 .await
                 .expect("the mock's keys can be fetched");
         }
+        let dpop_key = DpopKey::es256().expect("DPoP key");
+        let nonce_app = app(&nonce);
+        // A nonce as a client gets it: from a `use_dpop_nonce` answer.
+        let current_nonce = {
+            let token = okta.dpop_access_token(&dpop_key);
+            let proof = dpop_key
+                .proof("GET", "http://api.test/api/me")
+                .access_token(&token)
+                .build();
+            let answer = send_with(&nonce_app, |r| {
+                r.uri("/api/me")
+                    .header("host", "api.test")
+                    .header("authorization", format!("DPoP {token}"))
+                    .header("dpop", proof)
+            })
+            .await;
+            answer.headers["dpop-nonce"].to_str().unwrap().to_owned()
+        };
         Lab {
+            dpop_key,
+            dpop_thief: DpopKey::es256().expect("DPoP key"),
+            nonce,
+            nonce_app,
+            current_nonce,
             down_issuer: down.issuer().to_owned(),
             junk_issuer: junk.issuer().to_owned(),
             down_okta_token: down.access_token(),
@@ -527,6 +673,8 @@ impl Lab {
             Target::IdOnly => &self.id_only,
             Target::KeysDown => &self.down,
             Target::KeysJunk => &self.junk,
+            Target::DpopRequired | Target::DpopDisabled => &self.main,
+            Target::DpopNonce => &self.nonce,
         }
     }
 
@@ -541,21 +689,36 @@ impl Lab {
             Target::IdOnly => (&self.id_only_app, "/api/me"),
             Target::KeysDown => (&self.down_app, "/api/me"),
             Target::KeysJunk => (&self.junk_app, "/api/me"),
+            Target::DpopRequired => (&self.main_app, "/dpop/required"),
+            Target::DpopDisabled => (&self.main_app, "/dpop/disabled"),
+            Target::DpopNonce => (&self.nonce_app, "/api/me"),
         }
     }
 
     async fn send(&self, row: &Row) -> Answer {
         let (router, path) = self.route(row.target);
-        let (auth, query) = match &row.req {
-            Req::Bearer(token) => (vec![format!("Bearer {token}").into_bytes()], None),
-            Req::Raw { auth, query } => (auth.clone(), query.clone()),
+        let (auth, query, proofs) = match &row.req {
+            Req::Bearer(token) => (vec![format!("Bearer {token}").into_bytes()], None, vec![]),
+            Req::Raw { auth, query } => (auth.clone(), query.clone(), vec![]),
+            Req::Dpop {
+                scheme,
+                token,
+                proofs,
+            } => (
+                vec![format!("{scheme} {token}").into_bytes()],
+                None,
+                proofs.clone(),
+            ),
         };
         let uri = match query {
             Some(q) => format!("{path}?{q}"),
             None => path.to_owned(),
         };
         send_with(router, |mut r| {
-            r = r.uri(uri);
+            r = r.uri(uri).header("host", "api.test");
+            for proof in proofs {
+                r = r.header("dpop", proof);
+            }
             for value in auth {
                 r = r.header(
                     http::header::AUTHORIZATION,
@@ -1970,6 +2133,7 @@ fn corpus(lab: &Lab) -> Vec<Row> {
         Refused(T::UnsupportedAlgorithm),
     );
 
+    dpop::rows(lab, &mut c);
     c.rows
 }
 
@@ -1989,11 +2153,18 @@ fn check(row: &Row, answer: &Answer) -> Result<(), String> {
         ));
     }
     let challenge = answer.www_authenticate().map(str::to_owned);
-    if challenge != expect.challenge() {
+    if challenge != expected_challenge(row) {
         return Err(format!(
             "WWW-Authenticate {challenge:?} instead of {:?}",
-            expect.challenge()
+            expected_challenge(row)
         ));
+    }
+    // `use_dpop_nonce` hands out a nonce; no other answer does.
+    match (expect, answer.headers.get("dpop-nonce")) {
+        (NonceRequired, Some(nonce)) if !nonce.is_empty() => {}
+        (NonceRequired, None) => return Err("use_dpop_nonce without a DPoP-Nonce".to_owned()),
+        (_, None) => {}
+        (_, Some(_)) => return Err("DPoP-Nonce on another answer".to_owned()),
     }
     // Every 503 says when to come back (at least a second); no other answer does.
     let retry_after = answer
@@ -2116,6 +2287,11 @@ async fn corpus_covers_every_reason() {
         T::NotAnAccessToken,
         T::NotAnIdToken,
         T::AccessTokensDisabled,
+        T::BoundTokenAsBearer,
+        T::NotSenderConstrained,
+        T::KeyBindingMismatch,
+        T::UnsupportedBinding,
+        T::DpopRequired,
         // NonceMismatch needs an expected nonce, which only verify_id_token takes; the layer has none.
     ]
     .into_iter()
@@ -2125,16 +2301,21 @@ async fn corpus_covers_every_reason() {
             RequestError::MultipleAuthorizationHeaders,
             RequestError::MalformedAuthorizationHeader,
             RequestError::TokenInHeaderAndQuery,
+            RequestError::MultipleDpopHeaders,
+            RequestError::MalformedDpopHeader,
+            RequestError::MissingDpopProof,
         ]
         .into_iter()
         .map(BadRequest),
     )
+    .chain(dpop::EVERY_PROOF_ERROR.into_iter().map(DpopRefused))
     .chain([
         Pass,
         NoCredentials,
         Unavailable,
         Forbidden(Some("orders:read")),
         Forbidden(None),
+        NonceRequired,
     ])
     .filter(|e| !covered.contains(e))
     .map(|e| format!("{e:?}"))
@@ -2240,6 +2421,7 @@ fn secrets(row: &Row) -> BTreeSet<String> {
             all.extend(query.iter().cloned());
             all.join(" ")
         }
+        Req::Dpop { token, proofs, .. } => format!("{token} {}", proofs.join(" ")),
     };
     let mut out = BTreeSet::new();
     for chunk in text.split([' ', '\t', '.', ',', '=', '&', '%']) {

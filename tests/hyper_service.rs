@@ -61,7 +61,7 @@ async fn hyper_service_behind_the_layer() {
     assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         missing.headers()[http::header::WWW_AUTHENTICATE],
-        "Bearer realm=\"api\""
+        "Bearer realm=\"api\", DPoP algs=\"ES256 RS256\""
     );
 
     let bad = client

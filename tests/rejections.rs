@@ -52,7 +52,10 @@ async fn no_credentials_is_a_bare_401_challenge() {
         send_with(&app, |r| r.uri("/api/me?access_token=abc.def.ghi")).await,
     ] {
         assert_eq!(request.status, StatusCode::UNAUTHORIZED);
-        assert_eq!(request.www_authenticate(), Some("Bearer realm=\"api\""));
+        assert_eq!(
+            request.www_authenticate(),
+            Some(r#"Bearer realm="api", DPoP algs="ES256 RS256""#)
+        );
     }
 }
 

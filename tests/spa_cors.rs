@@ -13,7 +13,7 @@ use http::header::{
     ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_REQUEST_HEADERS, ACCESS_CONTROL_REQUEST_METHOD,
     AUTHORIZATION, CONTENT_TYPE, ORIGIN, WWW_AUTHENTICATE,
 };
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -35,8 +35,8 @@ fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list([HeaderValue::from_static(SPA_ORIGIN)]))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([AUTHORIZATION, CONTENT_TYPE])
-        .expose_headers([WWW_AUTHENTICATE])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, HeaderName::from_static("dpop")])
+        .expose_headers([WWW_AUTHENTICATE, HeaderName::from_static("dpop-nonce")])
 }
 
 /// The example's shape: `/api/*` behind the layer with `route_layer`, `/health` public, CORS
@@ -206,7 +206,7 @@ async fn get_without_a_token_is_a_401_the_spa_can_read() {
     assert_eq!(answer.header(ACCESS_CONTROL_ALLOW_ORIGIN), Some(SPA_ORIGIN));
     assert_eq!(
         answer.header(WWW_AUTHENTICATE),
-        Some(r#"Bearer realm="api""#)
+        Some(r#"Bearer realm="api", DPoP algs="ES256 RS256""#)
     );
     let exposed = answer.list(ACCESS_CONTROL_EXPOSE_HEADERS);
     assert!(

@@ -121,7 +121,10 @@ async fn no_token_is_unauthenticated() {
     let status = check(fixture.addr, None).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
     assert_eq!(status.message(), "a bearer token is required");
-    assert_eq!(challenge(&status), r#"Bearer realm="api""#);
+    assert_eq!(
+        challenge(&status),
+        r#"Bearer realm="api", DPoP algs="ES256 RS256""#
+    );
     assert!(fixture.seen.lock().unwrap().is_empty());
 }
 

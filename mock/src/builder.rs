@@ -175,6 +175,15 @@ impl MockOktaBuilder {
         self
     }
 
+    /// The SPA app's "Require Demonstrating Proof of Possession (DPoP) header in token requests"
+    /// setting (default `false`). When on, a token request of the SPA app without a `DPoP` proof
+    /// is refused with `400 invalid_dpop_proof` ("The DPoP proof JWT header is missing.", Okta's
+    /// answer). When off, a request with a proof still gets DPoP-bound tokens.
+    pub fn require_dpop(mut self, require: bool) -> Self {
+        self.config.require_dpop = require;
+        self
+    }
+
     /// The clock the mock reads (default [`SystemClock`]): `iat` and `exp` of the tokens it
     /// mints, the expiry of authorization codes, the refresh-token grace period, the `iat` and
     /// `exp` of client assertions, the `X-Rate-Limit-Reset` of `429` answers, and whether
@@ -229,6 +238,7 @@ impl MockOktaBuilder {
             introspect_fault: Mutex::new(KeysFault::None),
             token_fault: Mutex::new(KeysFault::None),
             introspections: AtomicUsize::new(0),
+            proofs: Mutex::new(Default::default()),
         });
         let stop = server::spawn(listener, server::router(Arc::clone(&state), &base));
         tracing::debug!(%issuer, "mock Okta started");

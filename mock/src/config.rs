@@ -27,6 +27,8 @@ pub(crate) struct AppConfig {
     pub(crate) access_token_lifetime: Duration,
     /// How long a rotated-away refresh token still works.
     pub(crate) refresh_token_grace: Duration,
+    /// Whether token requests of the SPA app must carry a DPoP proof.
+    pub(crate) require_dpop: bool,
 }
 
 impl AppConfig {
@@ -45,6 +47,7 @@ impl AppConfig {
             custom_scopes: Vec::new(),
             access_token_lifetime: Duration::from_secs(3600),
             refresh_token_grace: DEFAULT_REFRESH_TOKEN_GRACE,
+            require_dpop: false,
         }
     }
 }

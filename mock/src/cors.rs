@@ -65,7 +65,8 @@ fn allows(origins: &[String], origin: &HeaderValue, parts: &request::Parts) -> b
 }
 
 /// The CORS layer: `Access-Control-Allow-Origin` (the request's origin) on answers to trusted
-/// origins, `Access-Control-Expose-Headers: WWW-Authenticate` (userinfo's challenge), preflights
+/// origins, `Access-Control-Expose-Headers: WWW-Authenticate, DPoP-Nonce` (userinfo's challenge,
+/// the token endpoint's DPoP nonce), preflights
 /// answered for `GET` and `POST` with a ten-minute max age.
 pub(crate) fn layer(origins: Origins) -> CorsLayer {
     CorsLayer::new()
@@ -74,7 +75,10 @@ pub(crate) fn layer(origins: Origins) -> CorsLayer {
         }))
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers(ALLOWED_HEADERS)
-        .expose_headers([header::WWW_AUTHENTICATE])
+        .expose_headers([
+            header::WWW_AUTHENTICATE,
+            HeaderName::from_static("dpop-nonce"),
+        ])
         .max_age(Duration::from_secs(600))
 }
 

@@ -16,8 +16,8 @@ pub enum MockError {
         #[source]
         source: io::Error,
     },
-    /// An RSA key could not be generated.
-    #[error("RSA key generation failed")]
+    /// A key (RSA, or EC for DPoP) could not be generated.
+    #[error("key generation failed")]
     KeyGeneration,
     /// The authorization server ID cannot be a path segment of the issuer: it must be non-empty
     /// ASCII letters, digits, `-`, `.`, `_` or `~`.

@@ -26,6 +26,9 @@ pub(crate) struct RefreshGrant {
     pub(crate) family: u64,
     pub(crate) scopes: Vec<String>,
     pub(crate) auth_time: i64,
+    /// The thumbprint of the DPoP key the token is bound to (RFC 9449 5): a refresh must
+    /// carry a proof by that key.
+    pub(crate) jkt: Option<String>,
 }
 
 /// A rotated-away refresh token: what it granted and when it was rotated.
@@ -172,6 +175,7 @@ mod tests {
             family,
             scopes: vec!["offline_access".into()],
             auth_time: 0,
+            jkt: None,
         }
     }
 

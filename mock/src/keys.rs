@@ -127,7 +127,7 @@ impl MockKey {
 
 /// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 `PrivateKeyInfo` (RFC 5208: `SEQUENCE { INTEGER
 /// version, SEQUENCE algorithm, OCTET STRING privateKey, ... }`).
-fn pkcs1_from_pkcs8(der: &[u8]) -> Option<&[u8]> {
+pub(crate) fn pkcs1_from_pkcs8(der: &[u8]) -> Option<&[u8]> {
     const SEQUENCE: u8 = 0x30;
     const INTEGER: u8 = 0x02;
     const OCTET_STRING: u8 = 0x04;
@@ -139,7 +139,7 @@ fn pkcs1_from_pkcs8(der: &[u8]) -> Option<&[u8]> {
 }
 
 /// One DER element with this tag: its content and what follows it.
-fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+pub(crate) fn der_element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
     let (&found, rest) = input.split_first()?;
     if found != tag {
         return None;

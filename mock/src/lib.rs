@@ -34,6 +34,19 @@
 //!   future, single-use `jti`), and `/v1/introspect` (RFC 7662; the SPA client names itself in
 //!   the form or with `Authorization: Basic base64(client_id:)`).
 //!
+//! - DPoP (RFC 9449), as Okta serves it: `/v1/token` takes a `DPoP` proof (checked with
+//!   jsonwebtoken: `typ: dpop+jwt`, an `alg` of Okta's list, a public `jwk`, `htm`, `htu`, `iat`
+//!   within 60 s, a single-use `jti`), first answers `use_dpop_nonce` with a `DPoP-Nonce` header
+//!   (nonces live five minutes of the mock clock; [`MockOkta::dpop_nonce`] skips the round trip),
+//!   then issues `token_type: DPoP` access tokens bound to the proof's key (`cnf.jkt`, its RFC
+//!   7638 thumbprint) and refresh tokens that only refresh with a proof by the same key.
+//!   [`MockOktaBuilder::require_dpop`] is the app's "Require DPoP" setting. `/v1/userinfo` takes
+//!   `Authorization: DPoP` with a proof (`ath` checked, no nonce asked) and refuses a bound token
+//!   sent as `Bearer`; discovery advertises `dpop_signing_alg_values_supported`; CORS exposes
+//!   `DPoP-Nonce` and `WWW-Authenticate`. On the client side, a [`DpopKey`] (ES256, ES384, RS256,
+//!   PS256) signs proofs ([`ProofBuilder`], any member changeable, or [`DpopKey::sign_raw`] for
+//!   exact bytes) and [`MockOkta::dpop_access_token`] mints a token bound to it; see [`dpop`].
+//!
 //! Access tokens carry `aud` = the client ID (the SPA setup tower-okta targets);
 //! [`MockOktaBuilder::default_audience`] gives them the `api://default` of the authorization
 //! server Okta ships. ID tokens always carry the client ID.
@@ -80,6 +93,7 @@ mod builder;
 mod clock;
 mod config;
 mod cors;
+pub mod dpop;
 mod endpoints;
 mod error;
 mod fault;
@@ -89,6 +103,7 @@ mod keys;
 mod keyset;
 mod okta;
 mod params;
+mod proof_memory;
 mod reply;
 mod server;
 mod state;
@@ -102,6 +117,7 @@ pub use config::{
     DEFAULT_CLIENT_ID, DEFAULT_REFRESH_TOKEN_GRACE, DEFAULT_SPA_ORIGIN, OKTA_DEFAULT_AUDIENCE,
     OKTA_KEYS_CACHE_CONTROL,
 };
+pub use dpop::{DpopAlg, DpopKey, ProofBuilder};
 pub use error::MockError;
 pub use fault::KeysFault;
 pub use keys::MockKey;

@@ -9,6 +9,7 @@ use jsonwebtoken::DecodingKey;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use crate::dpop::{DpopKey, ProofBuilder};
 use crate::error::MockError;
 use crate::fault::KeysFault;
 use crate::jwt;
@@ -270,6 +271,49 @@ impl MockOkta {
     #[must_use]
     pub fn access_token(&self) -> String {
         self.access_token_builder().build()
+    }
+
+    /// A valid access token for the test user bound to a DPoP key (RFC 9449): like
+    /// [`access_token`](Self::access_token), with `cnf` = `{"jkt": key.thumbprint()}`. A
+    /// resource server accepts it only as `Authorization: DPoP` with a proof signed by `key`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tower_okta_mock::{DpopKey, MockOkta};
+    ///
+    /// let okta = MockOkta::start().await?;
+    /// let key = DpopKey::es256()?;
+    /// let token = okta.dpop_access_token(&key);
+    /// let claims: serde_json::Value = jsonwebtoken::dangerous::insecure_decode_claims(&token)?;
+    /// assert_eq!(claims["cnf"]["jkt"], key.thumbprint());
+    ///
+    /// // The request to the API carries the token and a proof naming it.
+    /// let url = "http://127.0.0.1:3000/api/me";
+    /// let proof = okta.dpop_proof(&key, "GET", url).access_token(&token).build();
+    /// let request = reqwest::Client::new()
+    ///     .get(url)
+    ///     .header("Authorization", format!("DPoP {token}"))
+    ///     .header("DPoP", proof);
+    /// # let _ = request;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn dpop_access_token(&self, key: &DpopKey) -> String {
+        self.access_token_builder().dpop_bound(key).build()
+    }
+
+    /// A DPoP proof by `key` for a request with this `method` and `url`, dated by the mock's
+    /// clock (`iat`); the same as [`DpopKey::proof`] otherwise.
+    pub fn dpop_proof(&self, key: &DpopKey, method: &str, url: &str) -> ProofBuilder {
+        key.proof(method, url).iat(self.state.now_secs())
+    }
+
+    /// A fresh `DPoP-Nonce` the token endpoint accepts for five minutes of the mock clock (the
+    /// value it sends with `use_dpop_nonce`), for tests that skip the challenge round trip.
+    #[must_use]
+    pub fn dpop_nonce(&self) -> String {
+        lock(&self.state.proofs).issue_nonce(self.state.now())
     }
 
     /// A valid ID token for the test user; `nonce` as sent to `/authorize` in the implicit flow.

@@ -15,6 +15,7 @@ use crate::grants::Grants;
 use crate::jwt;
 use crate::keys::MockKey;
 use crate::keyset::Keys;
+use crate::proof_memory::ProofMemory;
 use crate::user::MockUser;
 use crate::util::unix_secs;
 
@@ -64,6 +65,8 @@ pub(crate) struct Shared {
     pub(crate) introspect_fault: Mutex<KeysFault>,
     pub(crate) token_fault: Mutex<KeysFault>,
     pub(crate) introspections: AtomicUsize,
+    /// DPoP nonces issued and proof IDs seen.
+    pub(crate) proofs: Mutex<ProofMemory>,
 }
 
 impl Shared {

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::dpop::DpopKey;
 use crate::jwt;
 use crate::keys::MockKey;
 use crate::state::Shared;
@@ -92,6 +93,12 @@ impl TokenBuilder {
     pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
         self.claims.insert(name.to_owned(), value.into());
         self
+    }
+
+    /// Binds the token to a DPoP key (RFC 9449 6.1): `cnf` = `{"jkt": <the key's RFC 7638
+    /// thumbprint>}`.
+    pub fn dpop_bound(self, key: &DpopKey) -> Self {
+        self.claim("cnf", serde_json::json!({ "jkt": key.thumbprint() }))
     }
 
     /// Removes a claim.

@@ -305,7 +305,7 @@ async fn cors_for_the_trusted_origin_only() {
     assert!(response.headers()[header::ACCESS_CONTROL_EXPOSE_HEADERS]
         .to_str()
         .unwrap()
-        .eq_ignore_ascii_case("www-authenticate"));
+        .eq_ignore_ascii_case("www-authenticate,dpop-nonce"));
     assert!(response.headers()[header::WWW_AUTHENTICATE]
         .to_str()
         .unwrap()

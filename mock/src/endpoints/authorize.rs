@@ -224,7 +224,7 @@ fn authorize(state: &Shared, query: &str) -> Answer {
     let scope_text = scopes.join(" ");
     let access_token = response_type
         .token
-        .then(|| mint::access_token(state, &scopes, auth_time, &mint::access_jti()));
+        .then(|| mint::access_token(state, &scopes, auth_time, &mint::access_jti(), None));
     let id_token = response_type
         .id_token
         .then(|| mint::id_token(state, &scopes, nonce, auth_time, access_token.as_deref()));

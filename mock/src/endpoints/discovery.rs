@@ -13,6 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use super::dpop::ALGS as DPOP_ALGS;
 use super::OIDC_SCOPES;
 use crate::reply::{json, Answer};
 use crate::state::Shared;
@@ -54,5 +55,6 @@ fn document(state: &Shared) -> Value {
         "introspection_endpoint": format!("{i}/v1/introspect"),
         "revocation_endpoint": format!("{i}/v1/revoke"),
         "end_session_endpoint": format!("{i}/v1/logout"),
+        "dpop_signing_alg_values_supported": DPOP_ALGS,
     })
 }

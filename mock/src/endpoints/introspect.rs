@@ -84,6 +84,11 @@ fn introspect(state: &Shared, headers: &HeaderMap, params: &Params) -> Answer {
         "iss": get("iss"),
         "jti": jti,
     });
+    if let Some(cnf) = claims.get("cnf") {
+        // A DPoP-bound token, as Okta reports it.
+        answer["token_type"] = Value::from("DPoP");
+        answer["cnf"] = cnf.clone();
+    }
     if let Some(uid) = claims.get("uid") {
         answer["uid"] = uid.clone();
     }

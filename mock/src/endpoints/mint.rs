@@ -13,12 +13,23 @@ pub(super) fn access_jti() -> String {
     format!("AT.{}", random_id(43))
 }
 
-/// An access token for the test user with this `jti`, with the configured lifetime.
-pub(super) fn access_token(state: &Shared, scopes: &[String], auth_time: i64, jti: &str) -> String {
+/// An access token for the test user with this `jti`, with the configured lifetime; bound to the
+/// DPoP key with thumbprint `jkt` (`cnf.jkt`) when there is one.
+pub(super) fn access_token(
+    state: &Shared,
+    scopes: &[String],
+    auth_time: i64,
+    jti: &str,
+    jkt: Option<&str>,
+) -> String {
     let iat = state.now_secs();
     let lifetime =
         i64::try_from(state.config.access_token_lifetime.as_secs()).unwrap_or(i64::MAX / 2);
-    TokenBuilder::access(state, state.signing_key())
+    let mut builder = TokenBuilder::access(state, state.signing_key());
+    if let Some(jkt) = jkt {
+        builder = builder.claim("cnf", serde_json::json!({ "jkt": jkt }));
+    }
+    builder
         .claim("jti", jti)
         .claim("iat", iat)
         .claim("exp", iat.saturating_add(lifetime))

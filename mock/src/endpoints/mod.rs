@@ -10,6 +10,7 @@
 pub(crate) mod authorize;
 mod client_auth;
 pub(crate) mod discovery;
+mod dpop;
 pub(crate) mod introspect;
 pub(crate) mod keys;
 pub(crate) mod logout;

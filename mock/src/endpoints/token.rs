@@ -1,5 +1,12 @@
 //! `POST /v1/token`: `authorization_code` (with PKCE) and `refresh_token` (with rotation) for the
 //! SPA; `client_credentials` for service apps (`private_key_jwt`).
+//!
+//! DPoP (RFC 9449), as Okta does it: a request with a `DPoP` proof (checked in `super::dpop`,
+//! before the grant, so that a code survives the nonce challenge) must carry a nonce the mock
+//! issued, else `400 use_dpop_nonce` with a fresh `DPoP-Nonce`; with a valid proof the access
+//! token is bound to the proof's key (`cnf.jkt`, `token_type: DPoP`), and so are the SPA's
+//! refresh tokens: refreshing one takes a proof by the same key. With
+//! `MockOktaBuilder::require_dpop` the SPA's requests without a proof are refused.
 
 use std::sync::Arc;
 
@@ -9,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
 use super::client_auth::{invalid_client, public_client, service_app};
+use super::dpop::{self, Expect};
 use super::pkce::{is_pkce_string, s256};
 use super::{has_scope, mint};
 use crate::fault;
@@ -36,21 +44,30 @@ pub(crate) async fn post(
     if let Some(answer) = fault::apply(fault, state.now()).await {
         return answer;
     }
-    // Service apps authenticate with a client assertion, not as the public SPA client.
+    // Service apps authenticate with a client assertion, not as the public SPA client; the
+    // proof comes first, so that the nonce challenge does not spend the assertion.
     if param(&params, "grant_type") == Some("client_credentials") {
-        return client_credentials_grant(&state, &params);
+        return match proof_key(&state, &headers, false) {
+            Ok(jkt) => client_credentials_grant(&state, &params, jkt.as_deref()),
+            Err(answer) => *answer,
+        };
     }
     if let Err(answer) = public_client(&state, &headers, &params) {
         return *answer;
     }
+    let jkt = match proof_key(&state, &headers, state.config.require_dpop) {
+        Ok(jkt) => jkt,
+        Err(answer) => return *answer,
+    };
+    let jkt = jkt.as_deref();
     match param(&params, "grant_type") {
         None => oauth_error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "The token request is missing a required parameter: 'grant_type'.",
         ),
-        Some("authorization_code") => code_grant(&state, &params),
-        Some("refresh_token") => refresh_grant(&state, &params),
+        Some("authorization_code") => code_grant(&state, &params, jkt),
+        Some("refresh_token") => refresh_grant(&state, &params, jkt),
         Some(_) => oauth_error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -59,11 +76,32 @@ pub(crate) async fn post(
     }
 }
 
+/// The thumbprint of the request's DPoP key: `None` without a proof (refused when `required`);
+/// `Err` is the answer to a refused proof.
+fn proof_key(
+    state: &Shared,
+    headers: &HeaderMap,
+    required: bool,
+) -> Result<Option<String>, Box<Answer>> {
+    let url = format!("{}/v1/token", state.issuer);
+    let expect = Expect {
+        method: "POST",
+        url: &url,
+        access_token: None,
+        nonce: true,
+    };
+    match dpop::check(state, headers, &expect) {
+        Ok(None) if required => Err(Box::new(dpop::invalid_proof(dpop::MISSING))),
+        Ok(jkt) => Ok(jkt),
+        Err(refusal) => Err(Box::new(dpop::token_refusal(state, refusal))),
+    }
+}
+
 fn invalid_grant(description: &str) -> Answer {
     oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description)
 }
 
-fn code_grant(state: &Shared, params: &Params) -> Answer {
+fn code_grant(state: &Shared, params: &Params, jkt: Option<&str>) -> Answer {
     let (Some(code), Some(redirect_uri), Some(verifier)) = (
         param(params, "code"),
         param(params, "redirect_uri"),
@@ -106,6 +144,7 @@ fn code_grant(state: &Shared, params: &Params) -> Answer {
             family,
             scopes: grant.scopes.clone(),
             auth_time: grant.auth_time,
+            jkt: jkt.map(str::to_owned),
         };
         grants.issue_refresh(token.clone(), refresh_grant);
         token
@@ -119,6 +158,7 @@ fn code_grant(state: &Shared, params: &Params) -> Answer {
         auth_time: grant.auth_time,
         refresh_token: refresh,
         jti: &jti,
+        jkt,
     };
     token_response(state, &issue)
 }
@@ -138,8 +178,9 @@ fn refresh_scopes(params: &Params, granted: &[String]) -> Option<Vec<String>> {
 
 /// `grant_type=refresh_token` with rotation: the token used is spent and a new one of the same
 /// family replaces it. A spent token still works within the grace period (and gets a new pair,
-/// as Okta answers); reused after it, it revokes its family (see `crate::grants`).
-fn refresh_grant(state: &Shared, params: &Params) -> Answer {
+/// as Okta answers); reused after it, it revokes its family (see `crate::grants`). A token bound
+/// to a DPoP key takes a proof by that key.
+fn refresh_grant(state: &Shared, params: &Params, jkt: Option<&str>) -> Answer {
     let Some(refresh_token) = param(params, "refresh_token") else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -157,6 +198,17 @@ fn refresh_grant(state: &Shared, params: &Params) -> Answer {
                 return invalid_grant("The refresh token is invalid or expired.");
             }
         };
+    if let Some(bound) = grant.jkt.as_deref() {
+        match jkt {
+            None => return dpop::invalid_proof(dpop::MISSING),
+            Some(jkt) if jkt != bound => {
+                return dpop::invalid_proof(
+                    "The DPoP proof JWT key does not match the key the refresh token is bound to.",
+                )
+            }
+            Some(_) => {}
+        }
+    }
     let Some(scopes) = refresh_scopes(params, &grant.scopes) else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -178,6 +230,7 @@ fn refresh_grant(state: &Shared, params: &Params) -> Answer {
         auth_time: grant.auth_time,
         refresh_token: Some(next),
         jti: &jti,
+        jkt,
     };
     token_response(state, &issue)
 }
@@ -190,14 +243,16 @@ struct Issue<'a> {
     refresh_token: Option<String>,
     /// The access token's `jti`, already recorded in its family.
     jti: &'a str,
+    /// The thumbprint of the DPoP key the access token is bound to.
+    jkt: Option<&'a str>,
 }
 
 /// The token endpoint's success answer to the SPA.
 fn token_response(state: &Shared, issue: &Issue<'_>) -> Answer {
     let scopes = issue.scopes;
-    let access_token = mint::access_token(state, scopes, issue.auth_time, issue.jti);
+    let access_token = mint::access_token(state, scopes, issue.auth_time, issue.jti, issue.jkt);
     let mut body = json!({
-        "token_type": "Bearer",
+        "token_type": token_type(issue.jkt),
         "expires_in": state.config.access_token_lifetime.as_secs(),
         "access_token": access_token,
         "scope": scopes.join(" "),
@@ -219,9 +274,19 @@ fn token_response(state: &Shared, issue: &Issue<'_>) -> Answer {
     response
 }
 
+/// `DPoP` for a token bound to a key, `Bearer` otherwise.
+fn token_type(jkt: Option<&str>) -> &'static str {
+    if jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    }
+}
+
 /// `grant_type=client_credentials`: tokens for a service app look like Okta's, `sub` = `cid` =
-/// client ID, `scp` = the granted scopes asked for, no `uid`.
-fn client_credentials_grant(state: &Shared, params: &Params) -> Answer {
+/// client ID, `scp` = the granted scopes asked for, no `uid`; bound to the DPoP key `jkt` if
+/// there is one.
+fn client_credentials_grant(state: &Shared, params: &Params, jkt: Option<&str>) -> Answer {
     if !params.contains_key("client_assertion") {
         // The SPA (a public client) may not use this grant; anyone else is unknown.
         return if param(params, "client_id") == Some(state.client_id.as_str()) {
@@ -257,7 +322,11 @@ fn client_credentials_grant(state: &Shared, params: &Params) -> Answer {
         );
     }
     let iat = state.now_secs();
-    let access_token = TokenBuilder::access(state, state.signing_key())
+    let mut builder = TokenBuilder::access(state, state.signing_key());
+    if let Some(jkt) = jkt {
+        builder = builder.claim("cnf", json!({ "jkt": jkt }));
+    }
+    let access_token = builder
         .claim("sub", client_id.as_str())
         .claim("cid", client_id.as_str())
         .claim("scp", requested.clone())
@@ -269,7 +338,7 @@ fn client_credentials_grant(state: &Shared, params: &Params) -> Answer {
     json(
         StatusCode::OK,
         &json!({
-            "token_type": "Bearer",
+            "token_type": token_type(jkt),
             "expires_in": SERVICE_TOKEN_LIFETIME,
             "access_token": access_token,
             "scope": requested.join(" "),
