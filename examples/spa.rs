@@ -1,6 +1,7 @@
 //! A real single-page app against tower-okta: `@okta/okta-auth-js` signs in (Authorization Code
 //! with PKCE, or the implicit flow with `?flow=implicit`), the page shows the ID token's claims and
-//! calls this example's API with the access token.
+//! calls this example's API with the access token: as a Bearer token, or in DPoP mode (`?dpop=1`,
+//! PKCE only) as a sender-constrained token with a fresh DPoP proof for every request (RFC 9449).
 //!
 //! Three servers in one process:
 //! - the embedded mock Okta (a custom authorization server on an ephemeral loopback port: it
@@ -9,8 +10,10 @@
 //!   sign-in redirect URI), the esbuild bundle under `/dist/`, and a generated `/config.json`
 //!   telling the page the issuer, the client ID and the API's URL;
 //! - the API, on `http://127.0.0.1:3000` (`BIND`): `GET /health` public, `GET /api/me` behind
-//!   `verifier.layer()` returning the token's claims, tower-http's `CorsLayer` outermost so that
-//!   the page can read the answers, `401`s included.
+//!   `verifier.layer()` (which accepts both `Authorization: Bearer` and `Authorization: DPoP` with
+//!   a `DPoP` proof) returning the token's claims, tower-http's `CorsLayer` outermost so that the
+//!   page can send the `DPoP` header and read the answers, `401`s included (`WWW-Authenticate`
+//!   and `DPoP-Nonce` are exposed).
 //!
 //! The page needs the npm bundle once (Node.js 20 or later):
 //!
@@ -24,13 +27,24 @@
 //! tokens" spends the refresh token (PKCE asks for `offline_access`) for new tokens and a rotated
 //! refresh token. `MOCK_ACCESS_TOKEN_LIFETIME=20` makes the mock issue 20-second access tokens:
 //! okta-auth-js counts a token as expired 30 s before its `exp`, so every API call then renews
-//! first, which is what an expired session looks like. `examples/spa/e2e/run.sh` drives all of it
-//! in headless Chromium.
+//! first, which is what an expired session looks like.
+//!
+//! DPoP mode, `http://localhost:8585/?dpop=1` (or `?flow=pkce&dpop=1`): okta-auth-js keeps a
+//! non-extractable key pair in IndexedDB, proves it at the token endpoint (the mock asks for a
+//! nonce first, as Okta does) and gets `token_type: DPoP` tokens bound to the key (`cnf.jkt`, shown
+//! in the API's answer); every API call carries `Authorization: DPoP <token>` and a new proof for
+//! that URL and method. Three buttons show what the API refuses: the bound token replayed as a
+//! Bearer token (`401 invalid_token`), the last proof sent again (`401 invalid_dpop_proof`: a proof
+//! is single-use) and a proof made for another URL (`401 invalid_dpop_proof`). "Renew tokens" proves
+//! the same key to the token endpoint. `?dpop=0` goes back to Bearer tokens.
+//!
+//! `examples/spa/e2e/run.sh` drives all of it in headless Chromium.
 //!
 //! Against your Okta org: an SPA app integration with the sign-in redirect URI
 //! `http://localhost:8585/callback`, the sign-out redirect URI `http://localhost:8585/`, grant
 //! types Authorization Code (PKCE) and Refresh Token, and `http://localhost:8585` as a Trusted
-//! Origin (CORS):
+//! Origin (CORS); for DPoP mode, also tick "Require Demonstrating Proof of Possession (DPoP)
+//! header in token requests" in the app integration's settings:
 //!
 //! ```sh
 //! OKTA_ISSUER=https://dev-123.okta.com/oauth2/default OKTA_CLIENT_ID=0oa... \
@@ -54,7 +68,7 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::{Json, Router};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{HeaderValue, Method};
+use http::{HeaderName, HeaderValue, Method};
 use serde_json::json;
 use tower_http::cors::CorsLayer;
 use tower_http::services::{ServeDir, ServeFile};
@@ -73,14 +87,20 @@ async fn health() -> &'static str {
     "ok"
 }
 
+/// The DPoP proof of a request (RFC 9449).
+const DPOP: HeaderName = HeaderName::from_static("dpop");
+/// The server nonce a DPoP client must put in its next proof (RFC 9449, section 8).
+const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
+
 /// The API: `/api/me` behind the tower-okta layer, `/health` public, CORS for the SPA outermost.
 fn api(verifier: &Verifier, spa_origin: &str) -> Result<Router, http::header::InvalidHeaderValue> {
     let cors = CorsLayer::new()
         .allow_origin(HeaderValue::from_str(spa_origin)?)
         .allow_methods([Method::GET])
-        .allow_headers([AUTHORIZATION, CONTENT_TYPE])
-        // The page shows the challenge of a 401.
-        .expose_headers([WWW_AUTHENTICATE])
+        // `Authorization: Bearer` or `Authorization: DPoP` with its `DPoP` proof.
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, DPOP])
+        // The page shows the challenge of a 401, and a DPoP client reads the server's nonce.
+        .expose_headers([WWW_AUTHENTICATE, DPOP_NONCE])
         .max_age(Duration::from_secs(600));
     let protected = Router::new()
         .route("/api/me", get(me))
@@ -188,8 +208,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("spa:       {spa_origin}/");
     println!(
-        "open {spa_origin}/ in a browser (Authorization Code with PKCE; {spa_origin}/?flow=implicit \
-         for the implicit flow)"
+        "open {spa_origin}/ in a browser (Authorization Code with PKCE; {spa_origin}/?dpop=1 for \
+         DPoP-bound tokens; {spa_origin}/?flow=implicit for the implicit flow)"
     );
 
     let api = axum::serve(api_listener, api(&verifier, &spa_origin)?);

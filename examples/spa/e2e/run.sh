@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of the SPA example: @okta/okta-auth-js in headless Chromium signs in against the
-# embedded mock Okta and calls the tower-okta-protected API (examples/spa/e2e/spa.test.js).
+# embedded mock Okta and calls the tower-okta-protected API, with Bearer tokens and with DPoP-bound
+# tokens and proofs (examples/spa/e2e/spa.test.js).
 #
 # Installs what it needs on a fresh Debian machine: Debian's chromium (if /usr/bin/chromium is
 # missing), the npm packages (npm ci, no browser download), the bundle; builds the example; runs

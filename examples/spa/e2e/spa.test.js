@@ -1,6 +1,8 @@
 // End to end: the SPA of `cargo run --example spa` in headless Chromium (Debian's, through
 // puppeteer-core), signing in with @okta/okta-auth-js against the embedded mock Okta and calling
-// the tower-okta-protected API.
+// the tower-okta-protected API: Bearer tokens (PKCE and implicit), then DPoP mode (`?dpop=1`),
+// where okta-auth-js gets DPoP-bound tokens and the API refuses the token as a Bearer token, a
+// replayed proof and a proof for another URL.
 //
 //   node --test examples/spa/e2e/        (examples/spa/e2e/run.sh installs what it needs)
 //
@@ -105,6 +107,9 @@ async function newPage(browser, example) {
     if (request.url() === `${example.issuer}/v1/token` && request.method() === 'POST') {
       const entry = {
         form: new URLSearchParams(request.postData() || ''),
+        // The DPoP proof of the request, and the nonce the answer asked for (DPoP mode).
+        dpop: request.headers().dpop,
+        dpopNonce: response.headers()['dpop-nonce'],
         status: response.status(),
         json: null,
       };
@@ -119,14 +124,23 @@ async function newPage(browser, example) {
   return { context, page, log };
 }
 
-/** Clicks "Sign in" on `/?flow=...` and waits for the signed-in page and its first API answer. */
-async function signIn(page, example, flow) {
-  await page.goto(`${example.spa}/?flow=${flow}`);
+/**
+ * Clicks "Sign in" on `/?flow=...` (`&dpop=1` with `{ dpop: true }`) and waits for the signed-in
+ * page and its first API answer.
+ */
+async function signIn(page, example, flow, { dpop = false } = {}) {
+  await page.goto(`${example.spa}/?flow=${flow}${dpop ? '&dpop=1' : ''}`);
   await page.waitForSelector('body[data-state="signed-out"]');
+  // Signed in, or an error on the page (a failed callback would leave the page signed out).
   await Promise.all([
-    page.waitForSelector('body[data-state="signed-in"]'),
+    page.waitForSelector('body[data-state="signed-in"], body[data-error="true"]'),
     page.click('#signin'),
   ]);
+  const { state, error } = await page.evaluate(() => ({
+    state: document.body.dataset.state,
+    error: document.querySelector('#error-text').textContent,
+  }));
+  assert.equal(state, 'signed-in', `sign-in failed: ${error}`);
   await waitForApiAnswer(page);
 }
 
@@ -135,12 +149,53 @@ async function waitForApiAnswer(page) {
   return page.evaluate(() => ({
     state: document.querySelector('#api').dataset.state,
     tampered: document.querySelector('#api').dataset.tampered,
+    call: document.querySelector('#api').dataset.call,
+    // The DPoP proof the request carried: htm, htu, jti, jkt (its key's thumbprint); {} if none.
+    proof: { ...document.querySelector('#api-proof').dataset },
     status: Number(document.querySelector('#api-status').dataset.status),
     statusText: document.querySelector('#api-status').textContent,
     challenge: document.querySelector('#api-challenge').textContent,
     body: document.querySelector('#api-body').textContent,
     error: document.querySelector('#error-text').textContent,
   }));
+}
+
+/** Clicks an API button and waits for that call's answer (the page counts its calls). */
+async function clickApi(page, selector) {
+  const before = await page.$eval('#api', (api) => Number(api.dataset.calls || 0));
+  await page.click(selector);
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('#api').dataset.calls || 0) > n,
+    {},
+    before,
+  );
+  return waitForApiAnswer(page);
+}
+
+/**
+ * The challenges of a `WWW-Authenticate` value by scheme: `Bearer realm="api", DPoP algs="ES256
+ * RS256", error="x"` gives `{ Bearer: 'realm="api"', DPoP: 'algs="ES256 RS256", error="x"' }`.
+ */
+function challenges(header) {
+  const value = header.replace(/^WWW-Authenticate:\s*/, '');
+  const byScheme = {};
+  // A new challenge starts where a scheme (a token, then a space) follows a comma.
+  for (const challenge of value.split(/,\s*(?=[A-Za-z][\w!#$%&'*+.^`|~-]*\s+[\w!#$%&'*+.^`|~-]+=)/)) {
+    const [scheme, ...rest] = challenge.trim().split(/\s+/);
+    byScheme[scheme] = rest.join(' ');
+  }
+  return byScheme;
+}
+
+function jwtPart(jwt, index) {
+  return JSON.parse(Buffer.from(jwt.split('.')[index], 'base64url'));
+}
+const jwtHeader = (jwt) => jwtPart(jwt, 0);
+const jwtPayload = (jwt) => jwtPart(jwt, 1);
+
+/** Console errors other than the browser's line for each 4xx answer the page expects. */
+function unexpectedConsoleErrors(log) {
+  return log.consoleErrors.filter((line) => !/^Failed to load resource: .* 40[01] /.test(line));
 }
 
 async function claims(page) {
@@ -369,4 +424,161 @@ test('an expired session renews with the rotated refresh token', async () => {
   } finally {
     stopExample(shortLived);
   }
+});
+
+// DPoP (RFC 9449): `?dpop=1` makes okta-auth-js bind the tokens to a key pair of its own; every
+// API call carries `Authorization: DPoP <token>` and a fresh proof, which the default policy of
+// `verifier.layer()` accepts next to Bearer tokens.
+
+/** Signs in in DPoP mode and checks the first API call; returns what the later steps compare. */
+async function signInWithDpop(page, example) {
+  await signIn(page, example, 'pkce', { dpop: true });
+  assert.equal(await page.$eval('body', (b) => b.dataset.dpop), 'on');
+  assert.equal(await text(page, '#dpop'), 'on');
+  const answer = await waitForApiAnswer(page);
+  const { me } = await assertSignedIn(page, example, answer);
+  assert.equal(answer.call, 'normal');
+  assert.equal(answer.proof.htm, 'GET');
+  assert.equal(answer.proof.htu, `${example.api}/api/me`);
+  assert.match(answer.proof.jkt, /^[A-Za-z0-9_-]{43}$/);
+  assert.ok(me.cnf, `the API's claims have cnf: ${answer.body}`);
+  assert.equal(me.cnf.jkt, answer.proof.jkt, "the token is bound to the proof's key");
+  return { answer, me };
+}
+
+test('DPoP: sign in with DPoP-bound tokens, an API call with a proof, userinfo', async () => {
+  const { context, page, log } = await newPage(browser, example);
+  const { answer, me } = await signInWithDpop(page, example);
+
+  // The token endpoint saw proofs; the answers that issued tokens say DPoP and bind them.
+  await log.settled();
+  const issued = log.token.filter((entry) => entry.status === 200);
+  assert.deepEqual(issued.map((entry) => entry.form.get('grant_type')), ['authorization_code']);
+  for (const entry of log.token) {
+    assert.ok(entry.dpop, 'every token request carries a DPoP proof');
+    if (entry.status !== 200) {
+      // The nonce challenge, which okta-auth-js answers with a new proof.
+      assert.equal(entry.status, 400, JSON.stringify(entry.json));
+      assert.equal(entry.json.error, 'use_dpop_nonce');
+      assert.ok(entry.dpopNonce, 'the challenge carries a DPoP-Nonce');
+    }
+  }
+  const [exchange] = issued;
+  assert.equal(exchange.json.token_type, 'DPoP');
+  // Okta asks for a nonce first; okta-auth-js answers with a proof that carries it.
+  const challenge = log.token[log.token.indexOf(exchange) - 1];
+  assert.ok(challenge && challenge.status === 400, 'a use_dpop_nonce answer came first');
+  assert.equal(jwtPayload(exchange.dpop).nonce, challenge.dpopNonce);
+  const bound = jwtPayload(exchange.json.access_token);
+  assert.equal(bound.cnf.jkt, answer.proof.jkt);
+  assert.equal(me.jti, bound.jti, 'the API got the issued token');
+  assert.equal(jwtHeader(exchange.dpop).typ, 'dpop+jwt');
+  assert.ok(!jwtHeader(exchange.dpop).jwk.d, 'the proof carries the public key only');
+  assert.equal(jwtPayload(exchange.dpop).htm, 'POST');
+  assert.equal(jwtPayload(exchange.dpop).htu, `${example.issuer}/v1/token`);
+
+  // What the page says of its token.
+  assert.equal(await page.$eval('#token-info', (e) => e.dataset.tokenType), 'DPoP');
+  assert.equal(await page.$eval('#token-info', (e) => e.dataset.jkt), bound.cnf.jkt);
+
+  // Userinfo, fetched by okta-auth-js from the mock with the DPoP-bound token and a proof.
+  await page.waitForFunction(() => document.querySelector('#userinfo').textContent !== '…');
+  const shownUserinfo = await text(page, '#userinfo');
+  assert.match(shownUserinfo, /"sub"/, shownUserinfo);
+  const userinfo = JSON.parse(shownUserinfo);
+  assert.equal(userinfo.preferred_username, 'jane.doe@example.com');
+
+  // Each call makes a new proof.
+  const second = await clickApi(page, '#call-api');
+  assert.equal(second.status, 200, second.body);
+  assert.notEqual(second.proof.jti, answer.proof.jti);
+  assert.equal(second.proof.jkt, answer.proof.jkt);
+  assert.deepEqual(unexpectedConsoleErrors(log), []);
+  await context.close();
+});
+
+test('DPoP: the bound token replayed as a Bearer token is refused', async () => {
+  const { context, page } = await newPage(browser, example);
+  await signInWithDpop(page, example);
+  const refused = await clickApi(page, '#call-as-bearer');
+  assert.equal(refused.call, 'bearer');
+  assert.equal(refused.status, 401, refused.body);
+  assert.deepEqual(refused.proof, {}, 'no proof sent');
+  const { DPoP: dpop } = challenges(refused.challenge);
+  assert.ok(dpop !== undefined, `a DPoP challenge: ${refused.challenge}`);
+  assert.match(dpop, /\berror="invalid_token"/, refused.challenge);
+  assert.doesNotMatch(refused.body, /eyJ/, 'the token is not echoed');
+
+  // The same token with a proof still works.
+  const again = await clickApi(page, '#call-api');
+  assert.equal(again.status, 200, again.body);
+  await context.close();
+});
+
+test('DPoP: a proof sent again is refused', async () => {
+  const { context, page } = await newPage(browser, example);
+  const { answer } = await signInWithDpop(page, example);
+  const refused = await clickApi(page, '#replay-proof');
+  assert.equal(refused.call, 'replay-proof');
+  assert.equal(refused.proof.jti, answer.proof.jti, 'the same proof as the accepted call');
+  assert.equal(refused.status, 401, refused.body);
+  const { DPoP: dpop } = challenges(refused.challenge);
+  assert.ok(dpop !== undefined, `a DPoP challenge: ${refused.challenge}`);
+  assert.match(dpop, /\berror="invalid_dpop_proof"/, refused.challenge);
+  assert.match(dpop, /\balgs="[^"]*\bES256\b[^"]*"/, refused.challenge);
+  assert.doesNotMatch(refused.body, /eyJ/, 'neither the token nor the proof is echoed');
+
+  const fresh = await clickApi(page, '#call-api');
+  assert.equal(fresh.status, 200, fresh.body);
+  await context.close();
+});
+
+test('DPoP: a proof made for another URL is refused', async () => {
+  const { context, page } = await newPage(browser, example);
+  const { answer } = await signInWithDpop(page, example);
+  const refused = await clickApi(page, '#proof-other-url');
+  assert.equal(refused.call, 'other-url');
+  assert.equal(refused.proof.htu, `${example.api}/api/other`);
+  assert.equal(refused.proof.jkt, answer.proof.jkt, 'made with the right key');
+  assert.equal(refused.status, 401, refused.body);
+  const { DPoP: dpop } = challenges(refused.challenge);
+  assert.ok(dpop !== undefined, `a DPoP challenge: ${refused.challenge}`);
+  assert.match(dpop, /\berror="invalid_dpop_proof"/, refused.challenge);
+  await context.close();
+});
+
+test('DPoP: renewal proves the same key and the new token works', async () => {
+  const { context, page, log } = await newPage(browser, example);
+  const { answer, me } = await signInWithDpop(page, example);
+  // "Renew tokens" spends the refresh token, then calls the API with the new access token.
+  await page.click('#renew');
+  await page.waitForFunction(
+    () => Number(document.querySelector('#api').dataset.calls) >= 2 || document.body.dataset.error,
+  );
+  const renewed = await waitForApiAnswer(page);
+  assert.equal(await text(page, '#renewals'), '1', renewed.error);
+  assert.equal(renewed.status, 200, `${renewed.body}${renewed.error}`);
+
+  await log.settled();
+  const issued = log.token.filter((entry) => entry.status === 200);
+  assert.deepEqual(
+    issued.map((entry) => entry.form.get('grant_type')),
+    ['authorization_code', 'refresh_token'],
+  );
+  const refresh = issued[1];
+  assert.ok(refresh.dpop, 'the refresh carries a proof');
+  assert.equal(refresh.json.token_type, 'DPoP');
+  assert.equal(refresh.form.get('refresh_token'), issued[0].json.refresh_token);
+  const newest = jwtPayload(refresh.json.access_token);
+  assert.equal(newest.cnf.jkt, answer.proof.jkt, 'bound to the same key');
+
+  const renewedMe = JSON.parse(renewed.body);
+  assert.equal(renewedMe.jti, newest.jti, 'the API got the renewed token');
+  assert.notEqual(renewedMe.jti, me.jti);
+  assert.equal(renewedMe.cnf.jkt, me.cnf.jkt);
+  assert.equal(renewed.proof.jkt, answer.proof.jkt);
+
+  const after = await clickApi(page, '#call-api');
+  assert.equal(after.status, 200, after.body);
+  await context.close();
 });

@@ -2,6 +2,11 @@
 // PKCE by default, `?flow=implicit` for the implicit flow), shows the ID token's claims and the
 // userinfo, and calls the API's `GET /api/me` with the access token.
 //
+// DPoP mode (`?dpop=1`, PKCE only; `?dpop=0` turns it off): okta-auth-js binds the tokens to a key
+// pair of its own (RFC 9449) and every API call carries `Authorization: DPoP <token>` with a fresh
+// `DPoP` proof. Three more buttons send what the API must refuse: the bound token as a Bearer
+// token, the previous request's proof again, and a proof made for another URL.
+//
 // The example binary serves this page on http://localhost:8585 with a generated /config.json
 // ({ issuer, clientId, apiUrl }). Built with `npm run build` (esbuild) into dist/app.js.
 
@@ -18,7 +23,18 @@ function chosenFlow() {
   return sessionStorage.getItem('spa.flow') === 'implicit' ? 'implicit' : 'pkce';
 }
 
-function makeClient(config, flow) {
+/** DPoP mode: `?dpop=1` / `?dpop=0` when given (remembered for the redirect back); PKCE only. */
+function chosenDpop(flow) {
+  const asked = new URLSearchParams(window.location.search).get('dpop');
+  if (asked === '1' || asked === 'true') {
+    sessionStorage.setItem('spa.dpop', '1');
+  } else if (asked === '0' || asked === 'false') {
+    sessionStorage.removeItem('spa.dpop');
+  }
+  return flow === 'pkce' && sessionStorage.getItem('spa.dpop') === '1';
+}
+
+function makeClient(config, flow, dpop) {
   const pkce = flow === 'pkce';
   return new OktaAuth({
     issuer: config.issuer,
@@ -34,6 +50,10 @@ function makeClient(config, flow) {
     // Renewal is on demand, right before an API call (see callApi), so every renewal shows on
     // the page; nothing is removed or renewed behind the page's back.
     tokenManager: { autoRenew: false, autoRemove: false },
+    // DPoP-bound tokens (RFC 9449): a key pair kept in IndexedDB, a proof on every token request
+    // (okta-auth-js retries by itself when the token endpoint asks for a nonce), and
+    // `token_type: DPoP` required of the answers.
+    dpop,
     // After the callback, stay in the SPA: no reload.
     restoreOriginalUri: async (_client, originalUri) => {
       window.history.replaceState(null, '', originalUri || '/');
@@ -68,6 +88,25 @@ function tamper(jwt) {
   return `${header}.${payload}.${signature.slice(0, i)}${replacement}${signature.slice(i + 1)}`;
 }
 
+/** The decoded header and payload of a compact JWS (for display only: nothing is verified). */
+function decodeJwt(jwt) {
+  const part = (text) => JSON.parse(new TextDecoder().decode(
+    Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)),
+  ));
+  const [header, payload] = jwt.split('.');
+  return { header: part(header), payload: part(payload) };
+}
+
+/** The RFC 7638 thumbprint of a public JWK: what a bound token's `cnf.jkt` names. */
+async function thumbprint(jwk) {
+  const members = jwk.kty === 'EC'
+    ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
+    : { e: jwk.e, kty: jwk.kty, n: jwk.n };
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(members)));
+  return btoa(String.fromCharCode(...new Uint8Array(digest)))
+    .replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 function renderClaims(claims) {
   const table = $('claims');
   table.replaceChildren();
@@ -88,12 +127,88 @@ function renderTokenInfo(authClient) {
   }
   const expires = new Date(accessToken.expiresAt * 1000).toLocaleTimeString();
   const expired = authClient.tokenManager.hasExpired(accessToken);
-  $('token-info').textContent = `expires at ${expires}${expired ? ' (expired for the SDK)' : ''}; `
-    + `scopes ${accessToken.scopes.join(' ')}; refresh token: ${refreshToken ? 'yes' : 'no'}`;
+  // The key a DPoP-bound token names (`cnf.jkt`); okta-auth-js keeps access tokens undecoded.
+  let jkt;
+  try {
+    jkt = decodeJwt(accessToken.accessToken).payload.cnf?.jkt;
+  } catch {
+    // Not a JWT: nothing to show.
+  }
+  $('token-info').textContent = `${accessToken.tokenType}; expires at ${expires}`
+    + `${expired ? ' (expired for the SDK)' : ''}; scopes ${accessToken.scopes.join(' ')}; `
+    + `refresh token: ${refreshToken ? 'yes' : 'no'}${jkt ? `; bound to the key ${jkt} (cnf.jkt)` : ''}`;
   $('token-info').dataset.expired = String(expired);
+  $('token-info').dataset.tokenType = accessToken.tokenType || '';
+  $('token-info').dataset.jkt = jkt || '';
 }
 
-async function callApi(authClient, config, { tampered = false } = {}) {
+/** What each API button sends, as the page says it. */
+const CALLS = {
+  normal: '(access token)',
+  tampered: '(tampered access token)',
+  bearer: '(the DPoP-bound access token sent as a Bearer token)',
+  'replay-proof': "(the previous request's Authorization and DPoP headers sent again)",
+  'other-url': '(a DPoP proof made for /api/other)',
+};
+
+/**
+ * The headers of one DPoP request: `Authorization: DPoP <token>` and a new proof for `url` and GET,
+ * made by okta-auth-js with the key the token is bound to (`nonce`: the API's, when it asked).
+ */
+function dpopHeaders(authClient, accessToken, url, nonce) {
+  const params = { url, method: 'GET', accessToken };
+  if (nonce) params.nonce = nonce;
+  return authClient.getDPoPAuthorizationHeaders(params);
+}
+
+/**
+ * The request a button sends: `{ url, headers, remake }`, where `remake(nonce)` makes the same
+ * request with a new proof carrying the API's nonce (absent when a retry makes no sense).
+ */
+async function buildRequest(spa, accessToken, call) {
+  const { authClient, config } = spa;
+  const url = `${config.apiUrl}/api/me`;
+  if (!spa.dpop || call === 'bearer') {
+    const token = call === 'tampered' ? tamper(accessToken.accessToken) : accessToken.accessToken;
+    return { url, headers: { Authorization: `Bearer ${token}` } };
+  }
+  if (call === 'replay-proof') {
+    if (!spa.lastDpopRequest) throw new Error('no DPoP request yet: call the API first');
+    return { url: spa.lastDpopRequest.url, headers: { ...spa.lastDpopRequest.headers } };
+  }
+  const token = call === 'tampered'
+    ? { ...accessToken, accessToken: tamper(accessToken.accessToken) }
+    : accessToken;
+  const proofUrl = call === 'other-url' ? `${config.apiUrl}/api/other` : url;
+  const remake = async (nonce) => ({
+    url,
+    headers: await dpopHeaders(authClient, token, proofUrl, nonce),
+    remake: null,
+  });
+  return { ...(await remake(spa.apiNonce)), remake };
+}
+
+/** Shows the proof a request carried (its claims, and the thumbprint of its key), or none. */
+async function renderProof(headers) {
+  const shown = $('api-proof');
+  const proof = Object.entries(headers).find(([name]) => name.toLowerCase() === 'dpop')?.[1];
+  for (const key of ['htm', 'htu', 'jti', 'jkt', 'nonce']) delete shown.dataset[key];
+  if (!proof) {
+    shown.textContent = '';
+    return;
+  }
+  const { header, payload } = decodeJwt(proof);
+  const jkt = await thumbprint(header.jwk);
+  Object.assign(shown.dataset, { htm: payload.htm, htu: payload.htu, jti: payload.jti, jkt });
+  if (payload.nonce) shown.dataset.nonce = payload.nonce;
+  shown.textContent = `DPoP proof: ${header.alg}, htm ${payload.htm}, htu ${payload.htu}, `
+    + `jti ${payload.jti}${payload.nonce ? `, nonce ${payload.nonce}` : ''}, key thumbprint ${jkt}`;
+}
+
+let apiCalls = 0;
+
+async function callApi(spa, { call = 'normal' } = {}) {
+  const { authClient } = spa;
   const api = $('api');
   api.dataset.state = 'calling';
   $('api-status').textContent = '…';
@@ -101,7 +216,7 @@ async function callApi(authClient, config, { tampered = false } = {}) {
   try {
     const { tokenManager } = authClient;
     let { accessToken, refreshToken } = tokenManager.getTokensSync();
-    if (accessToken && tokenManager.hasExpired(accessToken)) {
+    if (accessToken && tokenManager.hasExpired(accessToken) && call !== 'replay-proof') {
       if (!refreshToken) {
         throw new Error('the access token has expired and there is no refresh token: sign in again');
       }
@@ -111,10 +226,21 @@ async function callApi(authClient, config, { tampered = false } = {}) {
     if (!accessToken) {
       throw new Error('no access token: sign in first');
     }
-    const token = tampered ? tamper(accessToken.accessToken) : accessToken.accessToken;
-    const response = await fetch(`${config.apiUrl}/api/me`, {
-      headers: { Authorization: `Bearer ${token}` },
-    });
+    let request = await buildRequest(spa, accessToken, call);
+    let response = await fetch(request.url, { headers: request.headers });
+    // RFC 9449, section 9: the API may ask for a nonce of its own; retry once with it.
+    const nonce = response.status === 401 && request.remake
+      ? authClient.parseUseDPoPNonceError(response.headers)
+      : null;
+    if (nonce) {
+      logEvent('the API asked for a DPoP nonce: retrying with it');
+      spa.apiNonce = nonce;
+      request = await request.remake(nonce);
+      response = await fetch(request.url, { headers: request.headers });
+    }
+    if (response.headers.get('DPoP-Nonce')) spa.apiNonce = response.headers.get('DPoP-Nonce');
+    if (spa.dpop && call === 'normal') spa.lastDpopRequest = request;
+    await renderProof(request.headers);
     const text = await response.text();
     let body = text;
     try {
@@ -124,19 +250,24 @@ async function callApi(authClient, config, { tampered = false } = {}) {
     }
     $('api-status').textContent = `${response.status} ${response.statusText}`;
     $('api-status').dataset.status = String(response.status);
-    $('api-token').textContent = tampered ? '(tampered access token)' : '(access token)';
+    $('api-token').textContent = CALLS[call];
     $('api-challenge').textContent = response.headers.get('WWW-Authenticate')
       ? `WWW-Authenticate: ${response.headers.get('WWW-Authenticate')}`
       : '';
     $('api-body').textContent = body;
-    api.dataset.tampered = String(tampered);
+    api.dataset.tampered = String(call === 'tampered');
+    api.dataset.call = call;
     api.dataset.state = 'done';
-    logEvent(`GET /api/me ${tampered ? 'with a tampered token ' : ''}-> ${response.status}`);
+    const scheme = request.headers.Authorization.split(' ')[0];
+    logEvent(`GET /api/me ${CALLS[call]} ${scheme} -> ${response.status}`);
   } catch (error) {
+    api.dataset.call = call;
     api.dataset.state = 'error';
     $('api-status').textContent = 'failed';
     showError('API call', error);
   } finally {
+    apiCalls += 1;
+    api.dataset.calls = String(apiCalls);
     renderTokenInfo(authClient);
   }
 }
@@ -144,12 +275,18 @@ async function callApi(authClient, config, { tampered = false } = {}) {
 async function main() {
   const config = await (await fetch('/config.json')).json();
   const flow = chosenFlow();
-  const authClient = makeClient(config, flow);
+  const dpop = chosenDpop(flow);
+  const authClient = makeClient(config, flow, dpop);
+  // What the API calls need; the API's DPoP nonce and the last DPoP request are kept here.
+  const spa = { authClient, config, flow, dpop, apiNonce: undefined, lastDpopRequest: null };
   // For the browser console.
-  window.spa = { authClient, config, flow };
+  window.spa = spa;
 
   $('flow').textContent = flow === 'pkce' ? 'Authorization Code with PKCE' : 'Implicit';
   document.body.dataset.flow = flow;
+  $('dpop').textContent = dpop ? 'on' : 'off';
+  document.body.dataset.dpop = dpop ? 'on' : 'off';
+  $('dpop-actions').hidden = !dpop;
   $('issuer').textContent = config.issuer;
   $('api-url').textContent = config.apiUrl;
 
@@ -176,8 +313,11 @@ async function main() {
   $('signin').addEventListener('click', () => {
     authClient.signInWithRedirect({ originalUri: '/' }).catch((e) => showError('Sign-in', e));
   });
-  $('call-api').addEventListener('click', () => callApi(authClient, config));
-  $('call-tampered').addEventListener('click', () => callApi(authClient, config, { tampered: true }));
+  $('call-api').addEventListener('click', () => callApi(spa));
+  $('call-tampered').addEventListener('click', () => callApi(spa, { call: 'tampered' }));
+  $('call-as-bearer').addEventListener('click', () => callApi(spa, { call: 'bearer' }));
+  $('replay-proof').addEventListener('click', () => callApi(spa, { call: 'replay-proof' }));
+  $('proof-other-url').addEventListener('click', () => callApi(spa, { call: 'other-url' }));
   $('renew').addEventListener('click', async () => {
     try {
       if (!authClient.tokenManager.getTokensSync().refreshToken) {
@@ -185,7 +325,7 @@ async function main() {
       }
       await authClient.tokenManager.renew('accessToken');
       renderTokenInfo(authClient);
-      await callApi(authClient, config);
+      await callApi(spa);
     } catch (error) {
       showError('Renewal', error);
     }
@@ -218,7 +358,7 @@ async function main() {
   document.body.dataset.state = 'signed-in';
   renderTokenInfo(authClient);
 
-  await callApi(authClient, config);
+  await callApi(spa);
   try {
     // okta-auth-js adds the response headers to the answer; only the claims are shown.
     const { headers: _headers, ...userinfo } = await authClient.token.getUserInfo();
