@@ -23,6 +23,11 @@ use crate::verifier::{Inner, Verifier};
 pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
 /// The default leeway.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// The verified-token cache's default size (on by default): about 27 MB when full of Okta-shaped
+/// tokens of about 900 bytes (2.7 KB per entry: the token, its claims and the cache's own).
+pub const DEFAULT_TOKEN_CACHE_ENTRIES: u64 = 10_000;
+/// The verified-token cache's default entry lifetime (an entry also ends at the token's `exp`).
+pub const DEFAULT_TOKEN_CACHE_TTL: Duration = Duration::from_secs(300);
 /// The default token size cap, checked before any decoding.
 /// 16 KiB: Okta puts up to 100 groups in a token's `groups` claim, and 100 long group names
 /// already make a token of more than 8 KiB.
@@ -99,7 +104,7 @@ impl Default for VerifierBuilder {
             http_client: None,
             id_tokens_only: false,
             realm: DEFAULT_REALM.to_owned(),
-            token_cache: None,
+            token_cache: Some((DEFAULT_TOKEN_CACHE_ENTRIES, DEFAULT_TOKEN_CACHE_TTL)),
             dpop: DpopOptions::default(),
             additional_issuers: Vec::new(),
             trace_identity: false,
@@ -259,18 +264,27 @@ impl VerifierBuilder {
         self
     }
 
-    /// Turns on the verified-token cache of the layer: up to `max_entries` tokens that passed
-    /// every check are accepted again without the RSA check, until the earlier of their `exp`
-    /// and `ttl` after they were first verified (`ttl` from 1 s to 1 h).
+    /// Sizes the verified-token cache of the layer, **on by default** with
+    /// [`DEFAULT_TOKEN_CACHE_ENTRIES`] entries and a [`DEFAULT_TOKEN_CACHE_TTL`] lifetime: up to
+    /// `max_entries` tokens that passed every check are accepted again without the RSA check
+    /// (`ttl` from 1 s to 1 h). An SPA sends the same access token for up to an hour, so most
+    /// requests are hits.
     ///
-    /// Use it when the same tokens come back many times a second and the RSA check shows in
-    /// your profiles; the cache is keyed by the whole token and holds the claims as `Arc`s.
-    /// Trade-off: a cached token is not re-verified until its entry ends. A key removed from the
-    /// issuer's JWKS still stops its tokens as soon as the verifier fetches the new set, but the
-    /// cache knows nothing of revocation (which needs introspection anyway). Keep `ttl` short.
-    /// Off by default; only the layer uses it (`verify_*` methods always verify).
+    /// The cache accepts nothing that local verification would refuse: it is keyed by the whole
+    /// token (a lookup compares whole tokens, never a hash alone); an entry ends at the earliest
+    /// of the token's `exp` plus the leeway, `ttl`, and its key leaving the issuer's JWKS (the
+    /// key is looked up on every hit); and a hit still checks the layer's token kind, the DPoP
+    /// binding against the request, and introspection when it is on. Revocation needs
+    /// introspection either way. Only the layer uses it (`verify_*` methods always verify).
+    /// [`without_token_cache`](Self::without_token_cache) turns it off.
     pub fn token_cache(mut self, max_entries: u64, ttl: Duration) -> Self {
         self.token_cache = Some((max_entries, ttl));
+        self
+    }
+
+    /// Turns the verified-token cache off: every request through the layer is verified in full.
+    pub fn without_token_cache(mut self) -> Self {
+        self.token_cache = None;
         self
     }
 

@@ -87,7 +87,10 @@ mod verifier;
 
 pub use algorithm::Algorithm;
 pub use bearer::bearer_token;
-pub use builder::{VerifierBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, MAX_LEEWAY};
+pub use builder::{
+    VerifierBuilder, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, DEFAULT_TOKEN_CACHE_ENTRIES,
+    DEFAULT_TOKEN_CACHE_TTL, MAX_LEEWAY,
+};
 pub use claims::{AccessClaims, Audience, Confirmation, Extra, IdClaims};
 pub use clock::{Clock, SystemClock};
 pub use dpop::{

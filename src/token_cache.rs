@@ -1,4 +1,4 @@
-//! The optional verified-token cache (off by default; [`VerifierBuilder::token_cache`]).
+//! The verified-token cache of the layer (on by default; [`VerifierBuilder::token_cache`]).
 //!
 //! A token that passed every check is remembered, keyed by the token itself (so a lookup
 //! compares whole tokens, never only a hash), with its claims as an `Arc`. A hit skips the RSA

@@ -1,4 +1,6 @@
-//! The optional verified-token cache of the layer.
+//! The verified-token cache of the layer, on by default: these tests run with the default
+//! configuration (10,000 entries, 5 min), except where a test needs another lifetime or the cache
+//! off, and says so.
 
 mod common;
 use common::MockExt;
@@ -9,22 +11,61 @@ use std::time::Duration;
 use common::{app, get_with_token};
 use http::StatusCode;
 use tower_okta::clock::FixedClock;
-use tower_okta::{ConfigError, Verifier};
+use tower_okta::{ConfigError, Verifier, VerifierBuilder};
 use tower_okta_mock::MockOkta;
 
 const T0: i64 = 1_800_000_000;
 
-async fn setup(ttl: Duration) -> (MockOkta, Verifier, Arc<FixedClock>) {
+/// A mock Okta and a verifier with the default token cache, on a fixed clock.
+async fn setup() -> (MockOkta, Verifier, Arc<FixedClock>) {
+    setup_with(|b| b).await
+}
+
+async fn setup_with(
+    configure: impl FnOnce(VerifierBuilder) -> VerifierBuilder,
+) -> (MockOkta, Verifier, Arc<FixedClock>) {
     let okta = MockOkta::start().await.unwrap();
     let clock = Arc::new(FixedClock::new(T0));
-    let verifier = okta
+    let builder = okta
         .verifier_builder()
         .clock(clock.clone())
-        .jwks_cooldown(Duration::ZERO)
-        .token_cache(1000, ttl)
+        .jwks_cooldown(Duration::ZERO);
+    let verifier = configure(builder).build().unwrap();
+    (okta, verifier, clock)
+}
+
+#[tokio::test]
+async fn the_cache_is_on_by_default_and_without_token_cache_turns_it_off() {
+    let (okta, default, clock) = setup().await;
+    let off = okta
+        .verifier_builder()
+        .clock(clock)
+        .without_token_cache()
         .build()
         .unwrap();
-    (okta, verifier, clock)
+    let t = token(&okta, T0 + 3600);
+    let lookups = |v: &Verifier| v.jwks_stats().cache_hits + v.jwks_stats().cache_misses;
+    let mut repeat_lookups = Vec::new();
+    for verifier in [&default, &off] {
+        let app = app(verifier);
+        let first = get_with_token(&app, "/api/me", &t).await;
+        assert_eq!(first.status, StatusCode::OK);
+        let before = lookups(verifier);
+        for _ in 0..2 {
+            let answer = get_with_token(&app, "/api/me", &t).await;
+            assert_eq!(answer.status, StatusCode::OK);
+        }
+        repeat_lookups.push(lookups(verifier) - before);
+    }
+    assert_eq!(default.token_cache_len(), 1);
+    assert_eq!(off.token_cache_len(), 0);
+    // Cached: the repeats looked up no key; without the cache, each one did.
+    assert_eq!(repeat_lookups, [0, 2]);
+    assert_eq!(tower_okta::DEFAULT_TOKEN_CACHE_ENTRIES, 10_000);
+    assert_eq!(
+        tower_okta::DEFAULT_TOKEN_CACHE_TTL,
+        Duration::from_secs(300)
+    );
 }
 
 fn token(okta: &MockOkta, exp: i64) -> String {
@@ -36,7 +77,7 @@ fn token(okta: &MockOkta, exp: i64) -> String {
 
 #[tokio::test]
 async fn a_cached_token_skips_the_key_lookup_and_signature() {
-    let (okta, verifier, _clock) = setup(Duration::from_secs(60)).await;
+    let (okta, verifier, _clock) = setup().await;
     let app = app(&verifier);
     let t = token(&okta, T0 + 3600);
     assert_eq!(
@@ -64,7 +105,8 @@ async fn a_cached_token_skips_the_key_lookup_and_signature() {
 
 #[tokio::test]
 async fn entries_end_at_the_ttl() {
-    let (okta, verifier, clock) = setup(Duration::from_secs(60)).await;
+    // The default lifetime: 5 minutes.
+    let (okta, verifier, clock) = setup().await;
     let app = app(&verifier);
     let t = token(&okta, T0 + 3600);
     assert_eq!(
@@ -72,7 +114,7 @@ async fn entries_end_at_the_ttl() {
         StatusCode::OK
     );
     let hits = verifier.jwks_stats().cache_hits;
-    clock.advance(59);
+    clock.advance(299);
     assert_eq!(
         get_with_token(&app, "/api/me", &t).await.status,
         StatusCode::OK
@@ -88,7 +130,7 @@ async fn entries_end_at_the_ttl() {
 
 #[tokio::test]
 async fn entries_end_when_the_token_expires() {
-    let (okta, verifier, clock) = setup(Duration::from_secs(3600)).await;
+    let (okta, verifier, clock) = setup().await;
     let app = app(&verifier);
     let t = token(&okta, T0 + 30);
     assert_eq!(
@@ -109,7 +151,7 @@ async fn entries_end_when_the_token_expires() {
 
 #[tokio::test]
 async fn a_removed_key_stops_cached_tokens_after_the_next_fetch() {
-    let (okta, verifier, _clock) = setup(Duration::from_secs(3600)).await;
+    let (okta, verifier, _clock) = setup().await;
     let app = app(&verifier);
     let old_kid = okta.signing_key().kid().to_owned();
     let old = token(&okta, T0 + 3600);
@@ -138,7 +180,7 @@ async fn a_removed_key_stops_cached_tokens_after_the_next_fetch() {
 
 #[tokio::test]
 async fn cached_access_tokens_are_not_served_to_the_id_token_layer() {
-    let (okta, verifier, _clock) = setup(Duration::from_secs(60)).await;
+    let (okta, verifier, _clock) = setup().await;
     let app = app(&verifier);
     let t = token(&okta, T0 + 3600);
     assert_eq!(
@@ -174,7 +216,9 @@ fn settings_are_validated() {
 #[tokio::test]
 async fn a_key_removed_by_okta_stops_cached_tokens_within_one_jwks_lifetime() {
     // Okta's keys answer says max-age of ~44 days; the verifier keeps a set at most an hour.
-    let (okta, verifier, clock) = setup(Duration::from_secs(3600)).await;
+    // Not the default: entries of up to an hour, so that only the key's removal ends this one.
+    let (okta, verifier, clock) =
+        setup_with(|b| b.token_cache(1000, Duration::from_secs(3600))).await;
     let app = app(&verifier);
     let leaked = token(&okta, T0 + 86_400);
     assert_eq!(
