@@ -36,6 +36,18 @@ pub fn parse_dpop_proof(proof: &str) -> Result<(String, bool), crate::DpopError>
     Ok((key.thumbprint, verified))
 }
 
+/// The strict base64url decode of token parts (base64-simd), into a heap buffer and into an
+/// inline one: `None` if either refuses `part`; the property tests compare it with the `base64`
+/// crate's strict engine.
+#[must_use]
+pub fn decode_part(part: &str) -> Option<Vec<u8>> {
+    let heap = crate::b64::decode(part).ok();
+    let mut inline = crate::b64::Inline::<64>::Stack([0; 64], 0);
+    let inline = inline.decode(part).ok().map(|()| inline.bytes().to_vec());
+    assert_eq!(heap, inline, "the two decode paths agree");
+    heap
+}
+
 /// Parses a JWKS document as a fetch would, allowing every RSA algorithm. Returns the number of
 /// usable keys and of skipped ones, or `None` if the document is not a JWKS.
 #[must_use]

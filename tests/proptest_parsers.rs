@@ -271,6 +271,59 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 // bearer_token
 
+/// The `base64` crate's engine with the rules of a JWS part: the reference for the SIMD decoder.
+const REFERENCE: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// base64url-ish text: mostly the alphabet, sometimes padding or other characters.
+fn part_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            20 => proptest::sample::select(
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                    .chars()
+                    .collect::<Vec<_>>()
+            ),
+            1 => proptest::sample::select(vec!['=', '+', '/', ' ', '.', '\n', 'é']),
+        ],
+        0..200,
+    )
+    .prop_map(|chars| chars.into_iter().collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn the_simd_decoder_is_exactly_as_strict_as_the_reference(text in part_text()) {
+        let ours = tower_okta::__private::decode_part(&text);
+        let reference = REFERENCE.decode(&text).ok();
+        prop_assert_eq!(ours, reference, "{:?}", text);
+    }
+
+    #[test]
+    fn every_trailing_bit_variant_of_an_encoding_but_the_canonical_one_is_refused(
+        bytes in proptest::collection::vec(any::<u8>(), 1..100),
+    ) {
+        let canonical = B64.encode(&bytes);
+        prop_assert_eq!(tower_okta::__private::decode_part(&canonical), Some(bytes.clone()));
+        // Change the last character's value within its unused bits: non-canonical.
+        let last = canonical.chars().last().unwrap();
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let index = alphabet.find(last).unwrap();
+        let unused_bits = match bytes.len() % 3 { 1 => 4, 2 => 2, _ => 0 };
+        for flip in 1..(1usize << unused_bits) {
+            let other = alphabet.chars().nth(index ^ flip).unwrap();
+            let text = format!("{}{other}", &canonical[..canonical.len() - 1]);
+            prop_assert_eq!(tower_okta::__private::decode_part(&text), None, "{}", text);
+        }
+    }
+}
+
 fn request(values: &[&[u8]], uri: &str) -> Option<(HeaderMap, Uri)> {
     let mut headers = HeaderMap::new();
     for v in values {
