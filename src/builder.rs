@@ -264,19 +264,13 @@ impl VerifierBuilder {
         self
     }
 
-    /// Sizes the verified-token cache of the layer, **on by default** with
-    /// [`DEFAULT_TOKEN_CACHE_ENTRIES`] entries and a [`DEFAULT_TOKEN_CACHE_TTL`] lifetime: up to
-    /// `max_entries` tokens that passed every check are accepted again without the RSA check
-    /// (`ttl` from 1 s to 1 h). An SPA sends the same access token for up to an hour, so most
-    /// requests are hits.
-    ///
-    /// The cache accepts nothing that local verification would refuse: it is keyed by the whole
-    /// token (a lookup compares whole tokens, never a hash alone); an entry ends at the earliest
-    /// of the token's `exp` plus the leeway, `ttl`, and its key leaving the issuer's JWKS (the
-    /// key is looked up on every hit); and a hit still checks the layer's token kind, the DPoP
-    /// binding against the request, and introspection when it is on. Revocation needs
-    /// introspection either way. Only the layer uses it (`verify_*` methods always verify).
-    /// [`without_token_cache`](Self::without_token_cache) turns it off.
+    /// Sizes the layer's verified-token cache, **on by default** ([`DEFAULT_TOKEN_CACHE_ENTRIES`],
+    /// [`DEFAULT_TOKEN_CACHE_TTL`]): tokens that passed every check are accepted again without
+    /// the RSA check (`ttl` from 1 s to 1 h). It accepts nothing local verification would refuse:
+    /// keyed by the whole token; an entry ends at the earliest of `exp` plus the leeway, `ttl`,
+    /// and its key leaving the JWKS; a hit still checks the token kind, the DPoP binding and
+    /// introspection. Only the layer uses it; [`without_token_cache`](Self::without_token_cache)
+    /// turns it off.
     pub fn token_cache(mut self, max_entries: u64, ttl: Duration) -> Self {
         self.token_cache = Some((max_entries, ttl));
         self

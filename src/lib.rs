@@ -84,6 +84,9 @@ mod token;
 mod token_cache;
 mod validate;
 mod verifier;
+#[cfg(feature = "web-app")]
+#[cfg_attr(docsrs, doc(cfg(feature = "web-app")))]
+pub mod web_app;
 
 pub use algorithm::Algorithm;
 pub use bearer::bearer_token;

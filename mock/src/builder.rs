@@ -1,10 +1,12 @@
 //! Settings of a mock before it starts, and starting it.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::apps::{App, WebAppEntry};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{
     AppConfig, DEFAULT_CLIENT_ID, DEFAULT_SPA_ORIGIN, OKTA_DEFAULT_AUDIENCE,
@@ -19,6 +21,7 @@ use crate::server;
 use crate::state::Shared;
 use crate::user::MockUser;
 use crate::util::random_id;
+use crate::web_app::WebApp;
 
 /// Settings of a [`MockOkta`] before it starts.
 #[derive(Debug, Clone)]
@@ -32,6 +35,7 @@ pub struct MockOktaBuilder {
     config: AppConfig,
     clock: Arc<dyn Clock>,
     next_key: bool,
+    web_app: WebApp,
 }
 
 impl Default for MockOktaBuilder {
@@ -45,6 +49,7 @@ impl Default for MockOktaBuilder {
             config: AppConfig::for_origin(DEFAULT_SPA_ORIGIN),
             clock: Arc::new(SystemClock),
             next_key: true,
+            web_app: WebApp::default(),
         }
     }
 }
@@ -184,6 +189,15 @@ impl MockOktaBuilder {
         self
     }
 
+    /// The mock's Web Application integration, the one [`MockOkta::web_app`] returns (default
+    /// [`WebApp::default`]: client ID [`DEFAULT_WEB_CLIENT_ID`](crate::DEFAULT_WEB_CLIENT_ID),
+    /// secret [`DEFAULT_WEB_CLIENT_SECRET`](crate::DEFAULT_WEB_CLIENT_SECRET)). More web apps
+    /// can be registered on the running mock with [`MockOkta::register_web_app`].
+    pub fn web_app(mut self, app: WebApp) -> Self {
+        self.web_app = app;
+        self
+    }
+
     /// The clock the mock reads (default [`SystemClock`]): `iat` and `exp` of the tokens it
     /// mints, the expiry of authorization codes, the refresh-token grace period, the `iat` and
     /// `exp` of client assertions, the `X-Rate-Limit-Reset` of `429` answers, and whether
@@ -200,13 +214,20 @@ impl MockOktaBuilder {
     /// # Errors
     /// [`MockError::Bind`] if the address cannot be bound, [`MockError::KeyGeneration`] if a key
     /// cannot be generated, [`MockError::InvalidAuthServerId`] if the authorization server ID is
-    /// not a plain path segment.
+    /// not a plain path segment; for the [`web_app`](Self::web_app): the errors of
+    /// [`MockOkta::register_web_app`].
     pub async fn start(self) -> Result<MockOkta, MockError> {
         let id = &self.auth_server_id;
         let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
         if id.is_empty() || !id.bytes().all(plain) {
             return Err(MockError::InvalidAuthServerId(id.clone()));
         }
+        let web_client_id = self.web_app.client_id().to_owned();
+        if web_client_id == self.client_id {
+            return Err(MockError::ClientIdInUse(web_client_id));
+        }
+        let web_app = WebAppEntry::new(self.web_app)?;
+        let apps = HashMap::from([(web_client_id.clone(), App::Web(web_app))]);
         let keys = Keys::generate(self.next_key)?;
         let bind = |source| MockError::Bind {
             addr: self.addr,
@@ -233,7 +254,10 @@ impl MockOktaBuilder {
             key_fetches: AtomicUsize::new(0),
             discovery_fetches: AtomicUsize::new(0),
             grants: Mutex::new(Grants::default()),
-            service_apps: Mutex::new(Default::default()),
+            apps: Mutex::new(apps),
+            web_client_id,
+            authorize_outcome: Mutex::new(Default::default()),
+            logouts: AtomicUsize::new(0),
             used_jtis: Mutex::new(Default::default()),
             introspect_fault: Mutex::new(KeysFault::None),
             token_fault: Mutex::new(KeysFault::None),
@@ -249,7 +273,7 @@ impl MockOktaBuilder {
 impl MockOkta {
     /// Starts a mock with the defaults (issuer `http://127.0.0.1:{port}/oauth2/default`, client ID
     /// [`DEFAULT_CLIENT_ID`], audience = client ID, two published keys: the signing one and the
-    /// next one).
+    /// next one, the web app [`WebApp::default`]).
     ///
     /// # Errors
     /// [`MockError::Bind`] if no loopback port can be bound, [`MockError::KeyGeneration`] if no

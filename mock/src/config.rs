@@ -4,6 +4,12 @@ use std::time::Duration;
 
 /// The default client ID of the mock SPA app.
 pub const DEFAULT_CLIENT_ID: &str = "0oa1mockspa2client3id";
+/// The client ID of the Web Application integration every mock has (a confidential client; see
+/// [`WebApp`](crate::WebApp)).
+pub const DEFAULT_WEB_CLIENT_ID: &str = "0oa1mockweb2client3id";
+/// The client secret of the default Web Application integration: a **test value**, public, that
+/// only the mock accepts. Never use it for a real app.
+pub const DEFAULT_WEB_CLIENT_SECRET: &str = "mock-web-app-secret";
 /// The default origin of the SPA: its sign-in redirect URIs are `{origin}/callback` and
 /// `{origin}/silent-callback`, its sign-out redirect URIs `{origin}` and `{origin}/`, and it is
 /// the trusted origin for CORS.

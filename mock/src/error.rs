@@ -23,13 +23,21 @@ pub enum MockError {
     /// ASCII letters, digits, `-`, `.`, `_` or `~`.
     #[error("the authorization server ID {0:?} is not a plain path segment")]
     InvalidAuthServerId(String),
-    /// A service app's JWK is not an RSA key (`kty: RSA`).
-    #[error("the service app's JWK is not an RSA key")]
+    /// A service or web app's JWK is not an RSA key (`kty: RSA`).
+    #[error("the app's JWK is not an RSA key")]
     JwkNotRsa,
-    /// A service app's JWK has no `kid`.
-    #[error("the service app's JWK has no kid")]
+    /// A service or web app's JWK has no `kid`.
+    #[error("the app's JWK has no kid")]
     JwkWithoutKid,
-    /// A service app's JWK has no usable `n` and `e` (base64url big-endian integers).
-    #[error("the service app's JWK has no valid base64url n and e")]
+    /// A service or web app's JWK has no usable `n` and `e` (base64url big-endian integers).
+    #[error("the app's JWK has no valid base64url n and e")]
     JwkComponents,
+    /// A web app has no credentials for any client authentication method it may use: no client
+    /// secret and no public JWK, or not the one its `token_endpoint_auth_method` needs.
+    #[error("the web app {0:?} has no credentials for its client authentication method")]
+    WebAppCredentials(String),
+    /// The client ID is taken: a web app cannot have the SPA app's, and a service app cannot
+    /// have the SPA app's or the mock's own web app's.
+    #[error("the client ID {0:?} is the SPA app's or the mock's web app's")]
+    ClientIdInUse(String),
 }

@@ -12,10 +12,13 @@ use std::time::{Duration, SystemTime};
 /// An authorization code not yet exchanged.
 #[derive(Debug)]
 pub(crate) struct CodeGrant {
+    /// The client it was issued to: only that client may exchange it.
+    pub(crate) client_id: String,
     pub(crate) redirect_uri: String,
     pub(crate) scopes: Vec<String>,
     pub(crate) nonce: Option<String>,
-    pub(crate) code_challenge: String,
+    /// The PKCE S256 challenge (always there for the SPA; optional for a web app).
+    pub(crate) code_challenge: Option<String>,
     pub(crate) expires: SystemTime,
     pub(crate) auth_time: i64,
 }
@@ -23,6 +26,8 @@ pub(crate) struct CodeGrant {
 /// What a refresh token grants.
 #[derive(Debug, Clone)]
 pub(crate) struct RefreshGrant {
+    /// The client it was issued to: only that client may use, revoke or introspect it.
+    pub(crate) client_id: String,
     pub(crate) family: u64,
     pub(crate) scopes: Vec<String>,
     pub(crate) auth_time: i64,
@@ -114,6 +119,19 @@ impl Grants {
             })
     }
 
+    /// The client a refresh token (live or spent) was issued to.
+    pub(crate) fn refresh_client(&self, token: &str) -> Option<&str> {
+        self.refresh
+            .get(token)
+            .or_else(|| self.spent_refresh.get(token).map(|spent| &spent.grant))
+            .map(|grant| grant.client_id.as_str())
+    }
+
+    /// A live refresh token's grant (not rotated away, not revoked).
+    pub(crate) fn live_refresh(&self, token: &str) -> Option<&RefreshGrant> {
+        self.refresh.get(token)
+    }
+
     fn is_revoked(&self, family: u64) -> bool {
         self.families.get(&family).is_some_and(|f| f.revoked)
     }
@@ -172,6 +190,7 @@ mod tests {
 
     fn grant(family: u64) -> RefreshGrant {
         RefreshGrant {
+            client_id: "0oa-spa".into(),
             family,
             scopes: vec!["offline_access".into()],
             auth_time: 0,
@@ -214,5 +233,7 @@ mod tests {
         assert!(grants.revoked_access.contains("AT.2"));
         assert_eq!(grants.refresh_family("rt1"), Some(family));
         assert_eq!(grants.refresh_family("nope"), None);
+        assert_eq!(grants.refresh_client("rt1"), Some("0oa-spa"));
+        assert!(grants.live_refresh("rt2").is_none());
     }
 }

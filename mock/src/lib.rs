@@ -28,6 +28,20 @@
 //!   revoke, introspect) answer CORS preflights and carry `Access-Control-Allow-Origin` for the
 //!   trusted origins (default `http://localhost:8585`). Discovery advertises only what the mock
 //!   serves (response modes `query` and `fragment`, no hybrid response types);
+//! - the Authorization Code flow of a **Web Application** integration (a confidential client: a
+//!   backend-for-frontend that signs users in itself). Every mock has one ([`MockOkta::web_app`]:
+//!   client ID [`DEFAULT_WEB_CLIENT_ID`], secret [`DEFAULT_WEB_CLIENT_SECRET`], a test value;
+//!   [`MockOktaBuilder::web_app`] replaces it, [`MockOkta::register_web_app`] adds more, see
+//!   [`WebApp`]). `/v1/authorize` takes response type `code` only from it, PKCE optional (checked
+//!   when sent); `/v1/token`, `/v1/revoke` and `/v1/introspect` want its client authentication
+//!   (`client_secret_basic`, `client_secret_post` or `private_key_jwt`, as
+//!   [`ClientAuthMethod`] says; none, a wrong secret or another method the app does not use is
+//!   `401 invalid_client`); codes and refresh tokens are bound to the client they were issued
+//!   to (another client's are `invalid_grant`, and revoking or introspecting them does nothing);
+//!   refresh tokens rotate as the SPA's; `/v1/logout` takes its ID tokens as `id_token_hint`
+//!   with its own sign-out redirect URIs ([`MockOkta::logout_count`] counts sign-outs; the mock
+//!   keeps no session). [`MockOkta::set_authorize_outcome`] makes `/v1/authorize` answer
+//!   `access_denied` (any client);
 //! - machine clients: `client_credentials` at `/v1/token` for service apps
 //!   ([`MockOkta::register_service_app`]) authenticating with `private_key_jwt` (assertions
 //!   checked as Okta does: `aud`, `exp` at most an hour away and after `iat`, `iat` not in the
@@ -47,9 +61,10 @@
 //!   PS256) signs proofs ([`ProofBuilder`], any member changeable, or [`DpopKey::sign_raw`] for
 //!   exact bytes) and [`MockOkta::dpop_access_token`] mints a token bound to it; see [`dpop`].
 //!
-//! Access tokens carry `aud` = the client ID (the SPA setup tower-okta targets);
-//! [`MockOktaBuilder::default_audience`] gives them the `api://default` of the authorization
-//! server Okta ships. ID tokens always carry the client ID.
+//! Access tokens carry `aud` = the SPA's client ID (the SPA setup tower-okta targets), whichever
+//! client they were issued to (a web app's too: `cid` names the client), so one verifier accepts
+//! them all; [`MockOktaBuilder::default_audience`] gives them the `api://default` of the
+//! authorization server Okta ships. ID tokens always carry the client ID they were issued to.
 //!
 //! It mints Okta-shaped access and ID tokens (claims as Okta issues them: `ver`, `jti`, `cid`,
 //! `uid`, `scp`... for access tokens; `nonce`, `amr`, `idp`... for ID tokens) and lets tests change
@@ -87,8 +102,58 @@
 //! # Ok(()) }
 //! ```
 
+//! A web app's sign-in, as a backend runs it (no redirect followed: the browser would):
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use tower_okta_mock::MockOkta;
+//!
+//! let okta = MockOkta::start().await?;
+//! let app = okta.web_app(); // client ID, secret and redirect URIs, from the mock
+//! let redirect_uri = &app.sign_in_redirect_uris()[0];
+//! let mut authorize = url::Url::parse(&okta.authorize_endpoint())?;
+//! authorize
+//!     .query_pairs_mut()
+//!     .append_pair("client_id", app.client_id())
+//!     .append_pair("response_type", "code")
+//!     .append_pair("scope", "openid profile email offline_access")
+//!     .append_pair("redirect_uri", redirect_uri)
+//!     .append_pair("state", "st4te")
+//!     .append_pair("nonce", "n0nce");
+//! let http = reqwest::Client::builder()
+//!     .redirect(reqwest::redirect::Policy::none())
+//!     .build()?;
+//! let answer = http.get(authorize.as_str()).send().await?;
+//! let callback = url::Url::parse(answer.headers()["location"].to_str()?)?;
+//! let (_, code) = callback.query_pairs().find(|(name, _)| name == "code").unwrap();
+//!
+//! // The callback exchanges the code, authenticating with client_secret_basic.
+//! let form = url::form_urlencoded::Serializer::new(String::new())
+//!     .append_pair("grant_type", "authorization_code")
+//!     .append_pair("code", &code)
+//!     .append_pair("redirect_uri", redirect_uri)
+//!     .finish();
+//! let tokens = http
+//!     .post(okta.token_endpoint())
+//!     .basic_auth(app.client_id(), app.secret())
+//!     .header("content-type", "application/x-www-form-urlencoded")
+//!     .body(form)
+//!     .send()
+//!     .await?;
+//! assert_eq!(tokens.status(), 200);
+//! let tokens: serde_json::Value = serde_json::from_str(&tokens.text().await?)?;
+//! assert!(tokens["refresh_token"].is_string());
+//! let id_token: serde_json::Value =
+//!     jsonwebtoken::dangerous::insecure_decode_claims(tokens["id_token"].as_str().unwrap())?;
+//! assert_eq!(id_token["aud"], app.client_id());
+//! assert_eq!(id_token["nonce"], "n0nce");
+//! # Ok(()) }
+//! ```
+
 #![forbid(unsafe_code)]
 
+mod apps;
 mod builder;
 mod clock;
 mod config;
@@ -110,12 +175,13 @@ mod state;
 mod token;
 mod user;
 mod util;
+mod web_app;
 
 pub use builder::MockOktaBuilder;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    DEFAULT_CLIENT_ID, DEFAULT_REFRESH_TOKEN_GRACE, DEFAULT_SPA_ORIGIN, OKTA_DEFAULT_AUDIENCE,
-    OKTA_KEYS_CACHE_CONTROL,
+    DEFAULT_CLIENT_ID, DEFAULT_REFRESH_TOKEN_GRACE, DEFAULT_SPA_ORIGIN, DEFAULT_WEB_CLIENT_ID,
+    DEFAULT_WEB_CLIENT_SECRET, OKTA_DEFAULT_AUDIENCE, OKTA_KEYS_CACHE_CONTROL,
 };
 pub use dpop::{DpopAlg, DpopKey, ProofBuilder};
 pub use error::MockError;
@@ -123,4 +189,5 @@ pub use fault::KeysFault;
 pub use keys::MockKey;
 pub use okta::MockOkta;
 pub use token::TokenBuilder;
-pub use user::MockUser;
+pub use user::{AuthorizeOutcome, MockUser};
+pub use web_app::{ClientAuthMethod, WebApp};

@@ -4,20 +4,19 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use base64::Engine;
-use jsonwebtoken::DecodingKey;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use crate::apps::{App, ClientKey, ServiceApp, WebAppEntry};
 use crate::dpop::{DpopKey, ProofBuilder};
 use crate::error::MockError;
 use crate::fault::KeysFault;
 use crate::jwt;
 use crate::keys::MockKey;
-use crate::state::{lock, ServiceApp, Shared};
+use crate::state::{lock, Shared};
 use crate::token::TokenBuilder;
-use crate::user::MockUser;
-use crate::util::B64;
+use crate::user::{AuthorizeOutcome, MockUser};
+use crate::web_app::WebApp;
 
 /// A running mock Okta custom authorization server; stops when dropped.
 ///
@@ -103,6 +102,18 @@ impl MockOkta {
     #[must_use]
     pub fn introspection_endpoint(&self) -> String {
         format!("{}/v1/introspect", self.state.issuer)
+    }
+
+    /// The revocation endpoint, `{issuer}/v1/revoke`.
+    #[must_use]
+    pub fn revocation_endpoint(&self) -> String {
+        format!("{}/v1/revoke", self.state.issuer)
+    }
+
+    /// The end-session (RP-initiated logout) endpoint, `{issuer}/v1/logout`.
+    #[must_use]
+    pub fn end_session_endpoint(&self) -> String {
+        format!("{}/v1/logout", self.state.issuer)
     }
 
     /// How many times the keys endpoint was requested.
@@ -212,36 +223,74 @@ impl MockOkta {
     /// Registers (or replaces) a service app (a machine client using the client-credentials
     /// grant with `private_key_jwt`): its client ID, its public JWK (RSA, with a `kid`, as
     /// registered in the Okta admin console; the public half of the key the client signs its
-    /// assertions with) and the custom scopes the access policy grants it.
+    /// assertions with) and the custom scopes the access policy grants it. A web app registered
+    /// with [`register_web_app`](Self::register_web_app) under this client ID is replaced.
     ///
     /// # Errors
     /// [`MockError::JwkNotRsa`], [`MockError::JwkWithoutKid`] or [`MockError::JwkComponents`]
-    /// if the JWK is not an RSA public key with a `kid`.
+    /// if the JWK is not an RSA public key with a `kid`; [`MockError::ClientIdInUse`] if the
+    /// client ID is the SPA app's or the mock's own web app's ([`web_app`](Self::web_app)).
     pub fn register_service_app(
         &self,
         client_id: &str,
         public_jwk: &Value,
         scopes: &[&str],
     ) -> Result<(), MockError> {
-        let field = |name: &str| public_jwk.get(name).and_then(Value::as_str);
-        if field("kty") != Some("RSA") {
-            return Err(MockError::JwkNotRsa);
+        if client_id == self.state.client_id || client_id == self.state.web_client_id {
+            return Err(MockError::ClientIdInUse(client_id.to_owned()));
         }
-        let kid = field("kid").ok_or(MockError::JwkWithoutKid)?.to_owned();
-        let component = |name: &str| {
-            field(name)
-                .and_then(|v| B64.decode(v).ok())
-                .filter(|v| !v.is_empty())
-                .ok_or(MockError::JwkComponents)
-        };
-        let (n, e) = (component("n")?, component("e")?);
         let app = ServiceApp {
-            kid,
-            key: DecodingKey::from_rsa_raw_components(&n, &e),
+            key: ClientKey::from_jwk(public_jwk)?,
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         };
-        lock(&self.state.service_apps).insert(client_id.to_owned(), app);
+        lock(&self.state.apps).insert(client_id.to_owned(), App::Service(app));
         Ok(())
+    }
+
+    /// Registers (or replaces) a Web Application integration (a confidential client running
+    /// the Authorization Code flow; see [`WebApp`]). A service app with this client ID is
+    /// replaced; replacing the mock's own web app changes what [`web_app`](Self::web_app)
+    /// returns.
+    ///
+    /// # Errors
+    /// [`MockError::ClientIdInUse`] if the client ID is the SPA app's,
+    /// [`MockError::WebAppCredentials`] if the app has no credentials for the client
+    /// authentication it may use, [`MockError::JwkNotRsa`], [`MockError::JwkWithoutKid`] or
+    /// [`MockError::JwkComponents`] if its JWK is not an RSA public key with a `kid`.
+    pub fn register_web_app(&self, app: WebApp) -> Result<(), MockError> {
+        if app.client_id() == self.state.client_id {
+            return Err(MockError::ClientIdInUse(app.client_id().to_owned()));
+        }
+        let client_id = app.client_id().to_owned();
+        let entry = WebAppEntry::new(app)?;
+        lock(&self.state.apps).insert(client_id, App::Web(entry));
+        Ok(())
+    }
+
+    /// The mock's Web Application integration: [`WebApp::default`] (client ID
+    /// [`DEFAULT_WEB_CLIENT_ID`](crate::DEFAULT_WEB_CLIENT_ID), secret
+    /// [`DEFAULT_WEB_CLIENT_SECRET`](crate::DEFAULT_WEB_CLIENT_SECRET)) unless
+    /// [`MockOktaBuilder::web_app`](crate::MockOktaBuilder::web_app) set another. Its client
+    /// ID, secret and redirect URIs are what a backend needs to sign in against the mock.
+    pub fn web_app(&self) -> WebApp {
+        self.state
+            .web_app(&self.state.web_client_id)
+            .expect("the mock's web app is registered at start and only replaced by a web app")
+    }
+
+    /// What `/v1/authorize` answers to valid requests from now on, for every client (default
+    /// [`AuthorizeOutcome::Approve`]); [`AuthorizeOutcome::AccessDenied`] sends
+    /// `error=access_denied` back to the redirect URI.
+    pub fn set_authorize_outcome(&self, outcome: AuthorizeOutcome) {
+        *lock(&self.state.authorize_outcome) = outcome;
+    }
+
+    /// How many sign-outs `/v1/logout` accepted (a valid `id_token_hint` and, if sent, a
+    /// registered `post_logout_redirect_uri`). The mock keeps no Okta session: the next
+    /// `/v1/authorize` signs the user in again without asking, as it always does.
+    #[must_use]
+    pub fn logout_count(&self) -> usize {
+        self.state.logouts.load(Ordering::SeqCst)
     }
 
     /// Revokes an access token the mock issued: introspection answers `active: false` for it

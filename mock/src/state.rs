@@ -5,9 +5,9 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
 
+use crate::apps::App;
 use crate::clock::Clock;
 use crate::config::AppConfig;
 use crate::fault::KeysFault;
@@ -16,29 +16,13 @@ use crate::jwt;
 use crate::keys::MockKey;
 use crate::keyset::Keys;
 use crate::proof_memory::ProofMemory;
-use crate::user::MockUser;
+use crate::user::{AuthorizeOutcome, MockUser};
 use crate::util::unix_secs;
+use crate::web_app::WebApp;
 
 /// Locks, ignoring poisoning (a panicking test must not take the mock down with it).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// A registered service app (client credentials with `private_key_jwt`).
-#[derive(Clone)]
-pub(crate) struct ServiceApp {
-    pub(crate) kid: String,
-    pub(crate) key: DecodingKey,
-    pub(crate) scopes: Vec<String>,
-}
-
-impl std::fmt::Debug for ServiceApp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceApp")
-            .field("kid", &self.kid)
-            .field("scopes", &self.scopes)
-            .finish_non_exhaustive()
-    }
 }
 
 /// The state of a running mock.
@@ -59,7 +43,14 @@ pub(crate) struct Shared {
     pub(crate) key_fetches: AtomicUsize,
     pub(crate) discovery_fetches: AtomicUsize,
     pub(crate) grants: Mutex<Grants>,
-    pub(crate) service_apps: Mutex<HashMap<String, ServiceApp>>,
+    /// Service and web apps, by client ID.
+    pub(crate) apps: Mutex<HashMap<String, App>>,
+    /// The client ID of the web app `MockOkta::web_app` returns.
+    pub(crate) web_client_id: String,
+    /// What `/v1/authorize` answers to a valid request.
+    pub(crate) authorize_outcome: Mutex<AuthorizeOutcome>,
+    /// Successful `/v1/logout` requests.
+    pub(crate) logouts: AtomicUsize,
     /// Client assertion IDs already used.
     pub(crate) used_jtis: Mutex<HashSet<String>>,
     pub(crate) introspect_fault: Mutex<KeysFault>,
@@ -78,6 +69,19 @@ impl Shared {
     /// The mock clock's time in Unix seconds.
     pub(crate) fn now_secs(&self) -> i64 {
         unix_secs(self.clock.now())
+    }
+
+    /// The registered web app with this client ID.
+    pub(crate) fn web_app(&self, client_id: &str) -> Option<WebApp> {
+        match lock(&self.apps).get(client_id) {
+            Some(App::Web(entry)) => Some(entry.app.clone()),
+            _ => None,
+        }
+    }
+
+    /// True if `client_id` is the SPA's or a web app's: a client whose tokens are a user's.
+    pub(crate) fn is_user_client(&self, client_id: &str) -> bool {
+        client_id == self.client_id || matches!(lock(&self.apps).get(client_id), Some(App::Web(_)))
     }
 
     /// The key that signs now.

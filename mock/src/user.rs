@@ -55,3 +55,20 @@ impl Default for MockUser {
         )
     }
 }
+
+/// What `/v1/authorize` answers to a valid request ([`MockOkta::set_authorize_outcome`]):
+/// the sign-in auto-approved for the [`MockUser`] (the default), or a refusal sent back to the
+/// redirect URI with the request's `state`, as Okta sends it.
+///
+/// [`MockOkta::set_authorize_outcome`]: crate::MockOkta::set_authorize_outcome
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AuthorizeOutcome {
+    /// Sign the user in and answer with a code (or tokens, implicit).
+    #[default]
+    Approve,
+    /// `error=access_denied` with Okta's description "User is not assigned to the client
+    /// application." (what Okta answers when the user is not assigned to the app, or a sign-on
+    /// policy denies access).
+    AccessDenied,
+}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end test of the SPA example: @okta/okta-auth-js in headless Chromium signs in against the
 # embedded mock Okta and calls the tower-okta-protected API, with Bearer tokens and with DPoP-bound
-# tokens and proofs (examples/spa/e2e/spa.test.js).
+# tokens and proofs (examples/spa/e2e/spa.test.js); and the server-rendered Web Application example
+# (backend-for-frontend: session cookie, silent refresh, CSRF, sign-out) in the same browser
+# (examples/spa/e2e/web_app.test.js).
 #
 # Installs what it needs on a fresh Debian machine: Debian's chromium (if /usr/bin/chromium is
 # missing), the npm packages (npm ci, no browser download), the bundle; builds the example; runs
@@ -17,7 +19,7 @@ cd "$crate_root"
 
 finish() {
   local rc=$?
-  echo "== spa e2e: $([ "$rc" -eq 0 ] && echo passed || echo "FAILED ($rc)") in $(( $(date +%s) - start )) s"
+  echo "== spa and web_app e2e: $([ "$rc" -eq 0 ] && echo passed || echo "FAILED ($rc)") in $(( $(date +%s) - start )) s"
 }
 trap finish EXIT
 
@@ -42,5 +44,11 @@ cargo build --quiet --all-features --example spa
 target_dir="$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
 export SPA_EXAMPLE_BIN="$target_dir/debug/examples/spa"
 
+echo "== cargo build --all-features --example web_app"
+cargo build --quiet --all-features --example web_app
+export WEB_APP_EXAMPLE_BIN="$target_dir/debug/examples/web_app"
+
 echo "== node --test"
-node --test --test-reporter=spec "$spa_dir/e2e/spa.test.js"
+# One file at a time: each starts its own Chromium and example servers.
+node --test --test-concurrency=1 --test-reporter=spec \
+  "$spa_dir/e2e/spa.test.js" "$spa_dir/e2e/web_app.test.js"

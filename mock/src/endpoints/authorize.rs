@@ -1,5 +1,10 @@
-//! `GET /v1/authorize`: checks the request, signs the test user in without asking, and
-//! redirects back with a code (PKCE) or tokens (implicit).
+//! `GET /v1/authorize`: checks the request, signs the test user in without asking (or refuses,
+//! as `MockOkta::set_authorize_outcome` says), and redirects back with a code (PKCE) or tokens
+//! (implicit).
+//!
+//! The client is the SPA (PKCE required; implicit allowed) or a web app (response type `code`
+//! only; PKCE optional, checked when sent). Each client has its own redirect URIs, and a code
+//! is bound to the client it was issued to.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,9 +16,10 @@ use axum::http::{StatusCode, Uri};
 use super::pkce::is_pkce_string;
 use super::{has_scope, mint, OIDC_SCOPES};
 use crate::grants::CodeGrant;
-use crate::params::{param, parse};
+use crate::params::{param, parse, Params};
 use crate::reply::{error_page, redirect, redirect_error, Answer, Mode};
 use crate::state::{lock, Shared};
+use crate::user::AuthorizeOutcome;
 use crate::util::random_id;
 
 /// How long an authorization code can be exchanged.
@@ -60,6 +66,28 @@ fn parse_scopes(state: &Shared, value: &str) -> Option<Vec<String>> {
     (!scopes.is_empty()).then_some(scopes)
 }
 
+/// The PKCE parameters of a code request: a challenge is required from the SPA (a public
+/// client) and optional for a web app; one sent must be S256. `Err` is the description.
+fn check_pkce(params: &Params, spa: bool) -> Result<(), &'static str> {
+    let Some(code_challenge) = param(params, "code_challenge") else {
+        return if spa {
+            Err(
+                "PKCE code challenge is required when the token endpoint authentication method \
+                 is 'NONE'.",
+            )
+        } else {
+            Ok(())
+        };
+    };
+    if param(params, "code_challenge_method") != Some("S256") {
+        return Err("The 'code_challenge_method' parameter must be 'S256'.");
+    }
+    if code_challenge.len() != 43 || !is_pkce_string(code_challenge) {
+        return Err("The 'code_challenge' parameter is not a valid S256 code challenge.");
+    }
+    Ok(())
+}
+
 /// The handler.
 pub(crate) async fn get(State(state): State<Arc<Shared>>, uri: Uri) -> Answer {
     authorize(&state, uri.query().unwrap_or(""))
@@ -73,15 +101,21 @@ fn authorize(state: &Shared, query: &str) -> Answer {
         );
     };
     // Without a known client and one of its redirect URIs nothing may be redirected anywhere.
-    if param(&params, "client_id") != Some(state.client_id.as_str()) {
+    let client_id = param(&params, "client_id").unwrap_or_default();
+    let spa = client_id == state.client_id;
+    let redirect_uris = if spa {
+        state.config.redirect_uris.clone()
+    } else if let Some(app) = state.web_app(client_id) {
+        app.sign_in_redirect_uris().to_vec()
+    } else {
         return error_page(
             StatusCode::BAD_REQUEST,
             "The 'client_id' parameter is missing or does not name a client of this \
              authorization server.",
         );
-    }
-    let Some(redirect_uri) = param(&params, "redirect_uri")
-        .filter(|uri| state.config.redirect_uris.iter().any(|r| r == uri))
+    };
+    let Some(redirect_uri) =
+        param(&params, "redirect_uri").filter(|uri| redirect_uris.iter().any(|r| r == uri))
     else {
         return error_page(
             StatusCode::BAD_REQUEST,
@@ -114,6 +148,22 @@ fn authorize(state: &Shared, query: &str) -> Answer {
             oauth_state,
         );
     };
+    if !spa && !response_type.code {
+        // A web app has the Authorization Code grant only.
+        let mode = if response_type.token || response_type.id_token {
+            Mode::Fragment
+        } else {
+            Mode::Query
+        };
+        return redirect_error(
+            redirect_uri,
+            mode,
+            "unsupported_response_type",
+            "The response type is not supported by the authorization server. Configured response \
+             types: [code].",
+            oauth_state,
+        );
+    }
     let default_mode = if response_type.code {
         Mode::Query
     } else {
@@ -178,36 +228,29 @@ fn authorize(state: &Shared, query: &str) -> Answer {
              when requesting an ID token.",
         );
     }
+    if response_type.code {
+        if let Err(description) = check_pkce(&params, spa) {
+            return fail("invalid_request", description);
+        }
+    }
+    if *lock(&state.authorize_outcome) == AuthorizeOutcome::AccessDenied {
+        return fail(
+            "access_denied",
+            "User is not assigned to the client application.",
+        );
+    }
     let auth_time = state.now_secs();
 
     if response_type.code {
-        let Some(code_challenge) = param(&params, "code_challenge") else {
-            return fail(
-                "invalid_request",
-                "PKCE code challenge is required when the token endpoint authentication method \
-                 is 'NONE'.",
-            );
-        };
-        if param(&params, "code_challenge_method") != Some("S256") {
-            return fail(
-                "invalid_request",
-                "The 'code_challenge_method' parameter must be 'S256'.",
-            );
-        }
-        if code_challenge.len() != 43 || !is_pkce_string(code_challenge) {
-            return fail(
-                "invalid_request",
-                "The 'code_challenge' parameter is not a valid S256 code challenge.",
-            );
-        }
         let code = random_id(43);
         lock(&state.grants).codes.insert(
             code.clone(),
             CodeGrant {
+                client_id: client_id.to_owned(),
                 redirect_uri: redirect_uri.to_owned(),
                 scopes: scopes.clone(),
                 nonce: nonce.map(str::to_owned),
-                code_challenge: code_challenge.to_owned(),
+                code_challenge: param(&params, "code_challenge").map(str::to_owned),
                 expires: state.now() + CODE_LIFETIME,
                 auth_time,
             },
@@ -222,12 +265,26 @@ fn authorize(state: &Shared, query: &str) -> Answer {
     // Implicit: no refresh token is ever issued (RFC 6749 4.2.2).
     scopes.retain(|s| s != "offline_access");
     let scope_text = scopes.join(" ");
-    let access_token = response_type
-        .token
-        .then(|| mint::access_token(state, &scopes, auth_time, &mint::access_jti(), None));
-    let id_token = response_type
-        .id_token
-        .then(|| mint::id_token(state, &scopes, nonce, auth_time, access_token.as_deref()));
+    let access_token = response_type.token.then(|| {
+        mint::access_token(
+            state,
+            client_id,
+            &scopes,
+            auth_time,
+            &mint::access_jti(),
+            None,
+        )
+    });
+    let id_token = response_type.id_token.then(|| {
+        mint::id_token(
+            state,
+            client_id,
+            &scopes,
+            nonce,
+            auth_time,
+            access_token.as_deref(),
+        )
+    });
     let expires_in = state.config.access_token_lifetime.as_secs().to_string();
     let mut answer: Vec<(&str, &str)> = Vec::new();
     if let Some(access_token) = &access_token {

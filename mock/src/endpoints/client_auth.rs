@@ -1,33 +1,54 @@
-//! Client authentication at the token, revocation and introspection endpoints: the public SPA
-//! client (no secret), and service apps with `private_key_jwt` (RFC 7523).
-//!
-//! A service app's client assertion is checked as Okta does: RS256 signature with the
-//! registered key (`kid` must match), `iss` = `sub` = client ID, `aud` = the endpoint's URL,
-//! `exp` in the future (by the mock clock) and at most an hour away, `iat` (optional) at most
-//! 60 s in the future and at most an hour before `exp`, a `jti` never used before.
+//! Client authentication at the token, revocation and introspection endpoints, as Okta does it:
+//! the public SPA client names itself and sends no secret; a web app (a confidential client)
+//! authenticates with its client secret (`client_secret_basic`: `Authorization: Basic
+//! base64(urlencode(id) ":" urlencode(secret))`, or `client_secret_post`: both in the form) or
+//! with `private_key_jwt`, as its registration allows; a service app with `private_key_jwt`
+//! (assertions are checked in `super::assertion`). A request carrying two kinds of credentials
+//! is refused, and a `401` to a client that used `Basic` carries a `Basic` challenge (RFC 6749
+//! 5.2).
 
+use aws_lc_rs::constant_time::verify_slices_are_equal;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use base64::Engine;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{Algorithm, Validation};
-use serde_json::{Map, Value};
 
+use super::assertion;
+pub(super) use super::assertion::invalid_client;
+use crate::apps::App;
 use crate::params::{param, Params};
 use crate::reply::{oauth_error, Answer};
-use crate::state::{lock, ServiceApp, Shared};
+use crate::state::{lock, Shared};
+use crate::web_app::ClientAuthMethod;
 
-const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-
-/// Okta's `invalid_client` answer.
-pub(super) fn invalid_client(description: &str) -> Answer {
-    oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description)
+/// The authenticated client of a request.
+#[derive(Debug)]
+pub(super) enum Client {
+    /// The SPA app (public: it names itself).
+    Spa,
+    /// A web app, with its client ID.
+    Web(String),
+    /// A service app, with its client ID and the scopes its access policy grants.
+    Service {
+        client_id: String,
+        scopes: Vec<String>,
+    },
 }
 
-/// `invalid_client` for a public client, with a `Basic` challenge when it used Basic.
-fn public_refused(basic: bool) -> Box<Answer> {
-    let mut response = invalid_client(
-        "Client authentication failed. Either the client or the client credentials are invalid.",
-    );
+impl Client {
+    /// The client ID.
+    pub(super) fn id<'a>(&'a self, state: &'a Shared) -> &'a str {
+        match self {
+            Client::Spa => &state.client_id,
+            Client::Web(client_id) | Client::Service { client_id, .. } => client_id,
+        }
+    }
+}
+
+const FAILED: &str =
+    "Client authentication failed. Either the client or the client credentials are invalid.";
+
+/// `invalid_client`, with a `Basic` challenge when the client used Basic.
+fn refused(description: &str, basic: bool) -> Box<Answer> {
+    let mut response = invalid_client(description);
     if basic {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,
@@ -37,154 +58,174 @@ fn public_refused(basic: bool) -> Box<Answer> {
     Box::new(response)
 }
 
-/// The client of a token, revocation or introspection request: a public client names itself
-/// (`client_id` in the body, or `Authorization: Basic` with `base64(client_id)` or
-/// `base64(client_id:)`, as okta-auth-js sends to revoke and introspect) and sends no secret.
-/// `Err` is the answer.
-pub(super) fn public_client(
+/// Okta's answer to credentials sent two ways at once.
+fn multiple_credentials() -> Box<Answer> {
+    Box::new(oauth_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "Cannot supply multiple client credentials. Use one of the following: credentials in the \
+         Authorization header, credentials in the post body, or a client_assertion in the post \
+         body.",
+    ))
+}
+
+/// Decodes `application/x-www-form-urlencoded` text (`%XX`, `+` for a space), as RFC 6749
+/// 2.3.1 encodes the client ID and secret before Basic; `None` if it is not UTF-8.
+fn form_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |at: usize| {
+            bytes
+                .get(at)
+                .and_then(|b| char::from(*b).to_digit(16))
+                .and_then(|d| u8::try_from(d).ok())
+        };
+        match bytes[i] {
+            b'%' => {
+                if let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) {
+                    out.push(high * 16 + low);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The `Authorization: Basic` credentials (client ID, secret; the secret empty when absent);
+/// `Ok(None)` without the header; `Err` is the answer to another scheme or to credentials that
+/// do not decode.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, Box<Answer>> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bad = || refused(FAILED, true);
+    let text = value.to_str().map_err(|_| bad())?;
+    let (scheme, credentials) = text.split_once(' ').ok_or_else(bad)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(bad());
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(credentials.trim())
+        .ok()
+        .and_then(|d| String::from_utf8(d).ok())
+        .ok_or_else(bad)?;
+    let (id, secret) = decoded.split_once(':').unwrap_or((&decoded, ""));
+    match (form_decode(id), form_decode(secret)) {
+        (Some(id), Some(secret)) => Ok(Some((id, secret))),
+        _ => Err(bad()),
+    }
+}
+
+/// The client of a `private_key_jwt` request: a service app or a web app allowed the method.
+fn by_assertion(state: &Shared, params: &Params, endpoint: &str) -> Result<Client, Box<Answer>> {
+    let mut service_scopes = None;
+    let client_id = assertion::check(state, params, endpoint, |client_id| {
+        match lock(&state.apps).get(client_id) {
+            Some(App::Service(app)) => {
+                service_scopes = Some(app.scopes.clone());
+                Ok(app.key.clone())
+            }
+            Some(App::Web(entry)) => entry
+                .assertion_key()
+                .cloned()
+                .ok_or("The client is not configured for private_key_jwt client authentication."),
+            None => Err("Client authentication failed. The client is not registered."),
+        }
+    })?;
+    Ok(match service_scopes {
+        Some(scopes) => Client::Service { client_id, scopes },
+        None => Client::Web(client_id),
+    })
+}
+
+/// The authenticated client of a token, revocation or introspection request to `endpoint` (the
+/// endpoint's URL, the `aud` of client assertions). `Err` is the answer: `401 invalid_client`,
+/// or `400 invalid_request` for credentials sent two ways.
+///
+/// The SPA, a public client, names itself (`client_id` in the body, or `Authorization: Basic`
+/// with `base64(client_id)` or `base64(client_id:)`, as okta-auth-js sends to revoke and
+/// introspect) and sends no secret: a secret from it is refused like a wrong one.
+pub(super) fn authenticate(
     state: &Shared,
     headers: &HeaderMap,
     params: &Params,
-) -> Result<(), Box<Answer>> {
-    let mut basic_id = None;
-    if let Some(value) = headers.get(header::AUTHORIZATION) {
-        let text = value.to_str().map_err(|_| public_refused(true))?;
-        let (scheme, credentials) = text.split_once(' ').ok_or_else(|| public_refused(true))?;
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return Err(public_refused(true));
+    endpoint: &str,
+) -> Result<Client, Box<Answer>> {
+    let basic = basic_credentials(headers)?;
+    let used_basic = basic.is_some();
+    let basic_secret = basic
+        .as_ref()
+        .map(|(_, secret)| secret.as_str())
+        .filter(|secret| !secret.is_empty());
+    let body_secret = params.get("client_secret").map(String::as_str);
+    if params.contains_key("client_assertion") {
+        if used_basic || body_secret.is_some() {
+            return Err(multiple_credentials());
         }
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(credentials.trim())
-            .ok()
-            .and_then(|d| String::from_utf8(d).ok())
-            .ok_or_else(|| public_refused(true))?;
-        let (id, secret) = decoded.split_once(':').unwrap_or((&decoded, ""));
-        if !secret.is_empty() {
-            // A secret from a public client: Okta refuses it like a wrong secret.
-            return Err(public_refused(true));
+        return by_assertion(state, params, endpoint);
+    }
+    let client_id = match (param(params, "client_id"), basic.as_ref()) {
+        (Some(body), Some((basic, _))) if body != basic => return Err(refused(FAILED, true)),
+        (Some(id), _) => id,
+        (None, Some((id, _))) => id.as_str(),
+        (None, None) => return Err(refused(FAILED, false)),
+    };
+    if client_id == state.client_id {
+        if basic_secret.is_some() {
+            return Err(refused(FAILED, true));
         }
-        basic_id = Some(id.to_owned());
+        if body_secret.is_some() || params.contains_key("client_assertion_type") {
+            return Err(refused(FAILED, false));
+        }
+        return Ok(Client::Spa);
     }
-    if params.contains_key("client_secret")
-        || params.contains_key("client_assertion")
-        || params.contains_key("client_assertion_type")
-    {
-        return Err(public_refused(false));
-    }
-    let body_id = param(params, "client_id");
-    let client_id = match (body_id, basic_id.as_deref()) {
-        (Some(body), Some(basic)) if body != basic => return Err(public_refused(true)),
-        (Some(id), _) | (None, Some(id)) => id,
-        (None, None) => return Err(public_refused(false)),
+    let Some(app) = state.web_app(client_id) else {
+        return Err(refused(FAILED, used_basic));
     };
-    if client_id != state.client_id {
-        return Err(public_refused(basic_id.is_some()));
-    }
-    Ok(())
-}
-
-/// `invalid_client`, boxed (it is the error side of a `Result`).
-fn refused(description: &str) -> Box<Answer> {
-    Box::new(invalid_client(description))
-}
-
-const NOT_A_JWT: &str = "The client_assertion is not a JWT.";
-const ISS_SUB: &str = "The 'iss' and 'sub' claims of the client_assertion must be the client ID.";
-const AUDIENCE: &str = "The audience of the client_assertion is not the endpoint.";
-const TOO_LONG: &str =
-    "The client_assertion 'exp' must be at most one hour in the future and after its 'iat'.";
-/// The longest an assertion may live: `exp` at most this after `iat` (and after now).
-const MAX_LIFETIME: i64 = 3600;
-/// How far in the future an assertion's `iat` may be (the client's clock running ahead).
-const CLOCK_SKEW: i64 = 60;
-
-/// The assertion's times at `now`: `exp` in the future and at most an hour away; `iat`, when
-/// present, not in the future (beyond [`CLOCK_SKEW`]) and at most an hour before `exp`.
-fn check_times(claims: &Map<String, Value>, now: i64) -> Result<(), Box<Answer>> {
-    let exp = match claims.get("exp").and_then(Value::as_i64) {
-        Some(exp) if exp <= now => return Err(refused("The client_assertion token is expired.")),
-        Some(exp) if exp <= now + MAX_LIFETIME => exp,
-        _ => return Err(refused(TOO_LONG)),
+    let (method, secret) = match (basic_secret, body_secret) {
+        (Some(_), Some(_)) => return Err(multiple_credentials()),
+        (Some(secret), None) => (ClientAuthMethod::ClientSecretBasic, secret),
+        (None, Some(secret)) => (ClientAuthMethod::ClientSecretPost, secret),
+        // A confidential client that does not authenticate.
+        (None, None) => return Err(refused(FAILED, used_basic)),
     };
-    match claims.get("iat") {
-        None => Ok(()),
-        Some(iat) => match iat.as_i64() {
-            Some(iat) if iat > now + CLOCK_SKEW => Err(refused(
-                "The client_assertion token has an 'iat' in the future.",
-            )),
-            Some(iat) if exp.saturating_sub(iat) > MAX_LIFETIME => Err(refused(TOO_LONG)),
-            Some(_) => Ok(()),
-            None => Err(refused("The client_assertion 'iat' is not a number.")),
-        },
-    }
-}
-
-/// Checks a service app's client assertion for `audience` (the endpoint's URL); returns the
-/// app's client ID and its registration.
-pub(super) fn service_app(
-    state: &Shared,
-    params: &Params,
-    audience: &str,
-) -> Result<(String, ServiceApp), Box<Answer>> {
-    if param(params, "client_assertion_type") != Some(JWT_BEARER) {
+    if !app.accepts(method) {
         return Err(refused(
-            "The client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+            match method {
+                ClientAuthMethod::ClientSecretBasic => {
+                    "The client is not configured for client_secret_basic client authentication."
+                }
+                _ => "The client is not configured for client_secret_post client authentication.",
+            },
+            used_basic,
         ));
     }
-    let assertion = param(params, "client_assertion")
-        .ok_or_else(|| refused("The client_assertion is missing."))?;
-    // The issuer names the app, whose key then checks the signature.
-    let header = jsonwebtoken::decode_header(assertion).map_err(|_| refused(NOT_A_JWT))?;
-    let unverified: Map<String, Value> = jsonwebtoken::dangerous::insecure_decode_claims(assertion)
-        .map_err(|_| refused(NOT_A_JWT))?;
-    let text = |name: &str| unverified.get(name).and_then(Value::as_str);
-    let client_id = text("iss")
-        .ok_or_else(|| refused("The client_assertion has no 'iss'."))?
-        .to_owned();
-    if text("sub") != Some(client_id.as_str())
-        || param(params, "client_id").is_some_and(|id| id != client_id)
-    {
-        return Err(refused(ISS_SUB));
-    }
-    let app = lock(&state.service_apps)
-        .get(&client_id)
-        .cloned()
-        .ok_or_else(|| refused("Client authentication failed. The client is not registered."))?;
-    if header.alg != Algorithm::RS256 || header.kid.as_deref() != Some(app.kid.as_str()) {
+    let expected = app.secret().unwrap_or_default();
+    if verify_slices_are_equal(secret.as_bytes(), expected.as_bytes()).is_err() {
         return Err(refused(
-            "The client_assertion must be signed with RS256 and a registered key.",
+            "The client secret supplied for a confidential client is invalid.",
+            used_basic,
         ));
     }
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_required_spec_claims(&["iss", "sub", "aud"]);
-    validation.set_issuer(&[&client_id]);
-    validation.sub = Some(client_id.clone());
-    validation.set_audience(&[audience]);
-    // jsonwebtoken reads the system time; the mock's clock decides below.
-    validation.validate_exp = false;
-    let claims = match jsonwebtoken::decode::<Map<String, Value>>(assertion, &app.key, &validation)
-    {
-        Ok(data) => data.claims,
-        Err(e) => {
-            return Err(refused(match e.kind() {
-                ErrorKind::InvalidSignature => "The client_assertion signature is invalid.",
-                ErrorKind::InvalidAudience | ErrorKind::MissingRequiredClaim(_) => AUDIENCE,
-                ErrorKind::InvalidIssuer | ErrorKind::InvalidSubject => ISS_SUB,
-                _ => NOT_A_JWT,
-            }))
-        }
-    };
-    // Okta wants the endpoint's URL as a string, not in an array.
-    if claims.get("aud").and_then(Value::as_str) != Some(audience) {
-        return Err(refused(AUDIENCE));
+    Ok(Client::Web(client_id.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        assert_eq!(form_decode("a%3Ab+c%2").as_deref(), Some("a:b c%2"));
+        assert_eq!(form_decode("%C3%A9").as_deref(), Some("\u{e9}"));
+        assert_eq!(form_decode("%FF"), None);
     }
-    check_times(&claims, state.now_secs())?;
-    let jti = claims
-        .get("jti")
-        .and_then(Value::as_str)
-        .ok_or_else(|| refused("The client_assertion has no 'jti'."))?;
-    if !lock(&state.used_jtis).insert(jti.to_owned()) {
-        return Err(refused("The client_assertion token has already been used."));
-    }
-    Ok((client_id, app))
 }

@@ -2,9 +2,9 @@
 //!
 //! The document advertises only what the mock serves: the response types and modes
 //! `/v1/authorize` implements, the grants `/v1/token` implements, and the client authentication
-//! it checks (none for the public SPA client, `private_key_jwt` for service apps). Okta's own
-//! document lists more (hybrid response types, `form_post`, `okta_post_message`, client secrets,
-//! dynamic registration).
+//! it checks (none for the public SPA client, client secrets and `private_key_jwt` for web apps,
+//! `private_key_jwt` for service apps). Okta's own document lists more (hybrid response types,
+//! `form_post`, `okta_post_message`, `client_secret_jwt`, dynamic registration).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -47,7 +47,8 @@ fn document(state: &Shared) -> Value {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": scopes,
-        "token_endpoint_auth_methods_supported": ["private_key_jwt", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
+            "private_key_jwt", "none"],
         "claims_supported": ["ver", "jti", "iss", "aud", "iat", "exp", "cid", "uid", "scp",
             "sub", "name", "email", "preferred_username", "nonce", "auth_time", "at_hash",
             "amr", "idp"],

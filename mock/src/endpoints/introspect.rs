@@ -1,7 +1,9 @@
 //! `POST /v1/introspect` (RFC 7662): the public SPA client (`client_id` in the form, or
 //! `Authorization: Basic base64(client_id:)` with an empty secret, as okta-auth-js sends it;
-//! CORS for the trusted origins) or a service app (client assertion) asks whether a token is
-//! active (signed by a key the mock still has, unexpired by the mock clock, not revoked).
+//! CORS for the trusted origins), a web app (client secret or assertion) or a service app
+//! (client assertion) asks whether a token is active: an access token signed by a key the mock
+//! still has, unexpired by the mock clock, not revoked; or a live refresh token of the caller's
+//! (another client's refresh token is inactive to it).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
-use super::client_auth::{public_client, service_app};
+use super::client_auth::authenticate;
 use crate::fault;
 use crate::params::{form, param, read_body, Params};
 use crate::reply::{json, oauth_error, Answer};
@@ -39,15 +41,11 @@ pub(crate) async fn post(
 }
 
 fn introspect(state: &Shared, headers: &HeaderMap, params: &Params) -> Answer {
-    let authenticated = if params.contains_key("client_assertion") {
-        let endpoint = format!("{}/v1/introspect", state.issuer);
-        service_app(state, params, &endpoint).map(|_| ())
-    } else {
-        public_client(state, headers, params)
+    let endpoint = format!("{}/v1/introspect", state.issuer);
+    let client = match authenticate(state, headers, params, &endpoint) {
+        Ok(client) => client,
+        Err(answer) => return *answer,
     };
-    if let Err(answer) = authenticated {
-        return *answer;
-    }
     let Some(token) = param(params, "token") else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -57,7 +55,7 @@ fn introspect(state: &Shared, headers: &HeaderMap, params: &Params) -> Answer {
     };
     let inactive = || json(StatusCode::OK, &json!({ "active": false }));
     let Some(claims) = state.verify_own(token) else {
-        return inactive();
+        return refresh_token(state, client.id(state), token).unwrap_or_else(inactive);
     };
     let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
     let jti = claims.get("jti").and_then(Value::as_str).unwrap_or("");
@@ -93,4 +91,27 @@ fn introspect(state: &Shared, headers: &HeaderMap, params: &Params) -> Answer {
         answer["uid"] = uid.clone();
     }
     json(StatusCode::OK, &answer)
+}
+
+/// The answer for a live refresh token issued to `client_id`, as Okta shapes it (no `exp`: the
+/// mock's refresh tokens do not expire); `None` for any other string.
+fn refresh_token(state: &Shared, client_id: &str, token: &str) -> Option<Answer> {
+    let grants = lock(&state.grants);
+    let grant = grants
+        .live_refresh(token)
+        .filter(|grant| grant.client_id == client_id)?;
+    let mut answer = json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "scope": grant.scopes.join(" "),
+        "client_id": client_id,
+        "username": state.user.login,
+        "sub": state.user.login,
+        "uid": state.user.id,
+        "iss": state.issuer,
+    });
+    if let Some(jkt) = &grant.jkt {
+        answer["cnf"] = json!({ "jkt": jkt });
+    }
+    Some(json(StatusCode::OK, &answer))
 }

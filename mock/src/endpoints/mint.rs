@@ -1,4 +1,4 @@
-//! The tokens `/v1/authorize` and `/v1/token` issue to the SPA.
+//! The tokens `/v1/authorize` and `/v1/token` issue to the SPA and web apps.
 
 use aws_lc_rs::digest::{digest, SHA256};
 use base64::Engine;
@@ -13,10 +13,12 @@ pub(super) fn access_jti() -> String {
     format!("AT.{}", random_id(43))
 }
 
-/// An access token for the test user with this `jti`, with the configured lifetime; bound to the
-/// DPoP key with thumbprint `jkt` (`cnf.jkt`) when there is one.
+/// An access token for the test user issued to `client_id` (`cid`; `aud` is the authorization
+/// server's audience whatever the client) with this `jti`, with the configured lifetime; bound
+/// to the DPoP key with thumbprint `jkt` (`cnf.jkt`) when there is one.
 pub(super) fn access_token(
     state: &Shared,
+    client_id: &str,
     scopes: &[String],
     auth_time: i64,
     jti: &str,
@@ -30,6 +32,7 @@ pub(super) fn access_token(
         builder = builder.claim("cnf", serde_json::json!({ "jkt": jkt }));
     }
     builder
+        .claim("cid", client_id)
         .claim("jti", jti)
         .claim("iat", iat)
         .claim("exp", iat.saturating_add(lifetime))
@@ -38,17 +41,20 @@ pub(super) fn access_token(
         .build()
 }
 
-/// An ID token for the test user: `nonce` when `/v1/authorize` had one, `at_hash` when issued
-/// with an access token (OIDC Core 3.1.3.6: the left half of SHA-256 of the token's ASCII, in
-/// base64url), profile and email claims by scope.
+/// An ID token for the test user issued to `client_id` (its `aud`): `nonce` when
+/// `/v1/authorize` had one, `at_hash` when issued with an access token (OIDC Core 3.1.3.6: the
+/// left half of SHA-256 of the token's ASCII, in base64url), profile and email claims by scope.
 pub(super) fn id_token(
     state: &Shared,
+    client_id: &str,
     scopes: &[String],
     nonce: Option<&str>,
     auth_time: i64,
     access_token: Option<&str>,
 ) -> String {
-    let mut builder = TokenBuilder::id(state, state.signing_key()).claim("auth_time", auth_time);
+    let mut builder = TokenBuilder::id(state, state.signing_key())
+        .claim("aud", client_id)
+        .claim("auth_time", auth_time);
     if let Some(nonce) = nonce {
         builder = builder.claim("nonce", nonce);
     }

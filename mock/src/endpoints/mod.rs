@@ -5,8 +5,12 @@
 //! Code with PKCE (S256, required), Implicit (`token`, `id_token`, `id_token token`), Refresh Token
 //! with rotation (a spent refresh token still works within the grace period; a use after it is
 //! reuse, which revokes the family: see `crate::grants`). Sign-in is auto-approved for the
-//! configured user. Service apps use client credentials with `private_key_jwt`.
+//! configured user. Web apps (confidential clients) use Authorization Code (PKCE optional, checked
+//! when sent) and Refresh Token with the same rotation, authenticating with a client secret or
+//! `private_key_jwt` (see `client_auth`). Service apps use client credentials with
+//! `private_key_jwt`.
 
+mod assertion;
 pub(crate) mod authorize;
 mod client_auth;
 pub(crate) mod discovery;

@@ -2,10 +2,11 @@
 //! the access tokens issued since sign-in, as Okta revokes a refresh token's access tokens with
 //! it), or an access token (then refused by userinfo and inactive at introspection).
 //!
-//! The caller is the public SPA client (`client_id`, or `Authorization: Basic`) or a service app
-//! (client assertion). Only the caller's own tokens are revoked: a token issued to another
-//! client, like an unknown one, is answered `200` and left alone (RFC 7009 2.1, 2.2: no error
-//! that would tell the caller the token exists).
+//! The caller is the public SPA client (`client_id`, or `Authorization: Basic`), a web app (its
+//! client secret or a client assertion) or a service app (client assertion). Only the caller's
+//! own tokens are revoked: a token issued to another client, like an unknown one, is answered
+//! `200` and left alone (RFC 7009 2.1, 2.2: no error that would tell the caller the token
+//! exists).
 
 use std::sync::Arc;
 
@@ -15,19 +16,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::Value;
 
-use super::client_auth::{public_client, service_app};
-use crate::params::{param, read_form, Params};
+use super::client_auth::authenticate;
+use crate::params::{param, read_form};
 use crate::reply::{no_store, oauth_error, Answer};
 use crate::state::{lock, Shared};
-
-/// The calling client's ID, or the answer refusing it.
-fn caller(state: &Shared, headers: &HeaderMap, params: &Params) -> Result<String, Box<Answer>> {
-    if params.contains_key("client_assertion") {
-        let endpoint = format!("{}/v1/revoke", state.issuer);
-        return service_app(state, params, &endpoint).map(|(client_id, _)| client_id);
-    }
-    public_client(state, headers, params).map(|()| state.client_id.clone())
-}
 
 /// The handler.
 pub(crate) async fn post(
@@ -39,10 +31,12 @@ pub(crate) async fn post(
         Ok(params) => params,
         Err(answer) => return *answer,
     };
-    let client_id = match caller(&state, &headers, &params) {
-        Ok(client_id) => client_id,
+    let endpoint = format!("{}/v1/revoke", state.issuer);
+    let client = match authenticate(&state, &headers, &params, &endpoint) {
+        Ok(client) => client,
         Err(answer) => return *answer,
     };
+    let client_id = client.id(&state);
     let Some(token) = param(&params, "token") else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -57,8 +51,7 @@ pub(crate) async fn post(
         (cid == client_id).then(|| jti.to_owned())
     });
     let mut grants = lock(&state.grants);
-    // Refresh tokens are only ever issued to the SPA.
-    if client_id == state.client_id {
+    if grants.refresh_client(token) == Some(client_id) {
         if let Some(family) = grants.refresh_family(token) {
             grants.revoke_family(family);
         }

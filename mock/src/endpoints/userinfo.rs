@@ -15,11 +15,11 @@ use super::has_scope;
 use crate::reply::{json, Answer};
 use crate::state::Shared;
 
-/// A valid, unrevoked, unexpired (by the mock clock) access token of the mock's client.
+/// A valid, unrevoked, unexpired (by the mock clock) access token of the SPA or a web app.
 fn valid_access_token(state: &Shared, token: &str) -> Option<Map<String, Value>> {
     let claims = state.verify_own(token)?;
     let fresh = claims.get("exp")?.as_i64()? > state.now_secs();
-    let ours = claims.get("cid")?.as_str()? == state.client_id;
+    let ours = state.is_user_client(claims.get("cid")?.as_str()?);
     let revoked = state.is_revoked(claims.get("jti")?.as_str()?);
     (fresh && ours && !revoked).then_some(claims)
 }
