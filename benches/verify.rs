@@ -19,18 +19,51 @@
 //!   extracts `Claims<AccessClaims>` (`with_layer`), next to the same router without the layer
 //!   (`bare_router`);
 //! - `concurrent`: verifications per second on a multi-thread runtime with 1, 2 and all available
-//!   workers (`threads/N`, one iteration = one verification), and an unknown-kid storm: 10,000
+//!   workers (`threads/N`, one iteration = one verification), requests through the layer on
+//!   the same worker counts with the verified-token cache off and on (`layer_cache_off/N`,
+//!   `layer_cache_on/N`: every request after the first a hit, so moka's read path is what
+//!   scales), the report giving each as a speed-up over one worker; and an unknown-kid storm: 10,000
 //!   concurrent verifications of a token whose `kid` the verifier has never seen
 //!   (`unknown_kid_storm_10k`); each storm prints the mock's key fetch count (must be 1);
 //! - `cache_hit`: a request through the layer with the verified-token cache on and the token
-//!   cached (`layer_hit`), next to the bare router (`bare_router`).
+//!   cached (`layer_hit`), next to the bare router (`bare_router`);
+//! - `dpop`: DPoP (RFC 9449, target: a DPoP request <= 1.15x the RSA floor plus the raw verify of
+//!   the proof's signature). `floor`: the RSA floor on the DPoP-bound access token (as the
+//!   `floor` group's `parsed_key`); `floor_es256`: one raw aws-lc-rs ECDSA P-256 SHA-256 (fixed
+//!   `r || s`) verify of a proof's signing input with the proof key's point
+//!   (`UnparsedPublicKey`, built once); `floor_rs256_proof`: the same for an RS256 proof
+//!   (`RsaPublicKeyComponents::verify`, components built once, as the crate verifies a proof's
+//!   RSA key); `bare_router`: the `layer` group's bare router, sent the same DPoP requests;
+//!   `with_layer_dpop`: `GET /api/me` with `Host: api.test`, `Authorization: DPoP {token}` (a
+//!   token bound to an ES256 key) and a fresh ES256 proof through the `layer` group's router
+//!   (`verifier.layer()`, default DPoP policy); `with_layer_dpop_rs256`: the same with an RS256
+//!   key and proofs. Proofs are single-use (the replay cache refuses a second `jti`), so each
+//!   request is built with a fresh proof outside the timed routine (`iter_batched`); every
+//!   response must be 200. Signing an RS256 proof takes far longer than the request, so
+//!   `with_layer_dpop_rs256` takes several times the measurement time in wall time.
+//!
+//! Every group but `cache_hit` and `concurrent/layer_cache_on` measures full verification: the
+//! fixture's verifier has the verified-token cache (on by default) turned off.
 //!
 //! After the criterion groups, an interleaved check measures the floor, `verify`, the bare router
 //! and the layer in alternation (100 rounds of 100 calls each) and prints the per-round times as
-//! one `interleaved: {json}` line, from which the report takes per-round ratios and their median:
-//! robust to the load changes of a shared machine.
+//! one `interleaved: {json}` line (name `main`), from which the report takes per-round ratios and
+//! their median: robust to the load changes of a shared machine. A second check (name `dpop`)
+//! does the same for the RSA floor on the bound token (`floor`), `floor_es256`, the bare router
+//! and the DPoP layer (`with_layer_dpop`), with its 10,000 requests and fresh ES256 proofs built
+//! before the timed loop (within the proofs' 60 s `iat` window); a third (`dpop_rs256`: `floor`,
+//! `floor_rs256_proof`, `bare_router`, `with_layer_dpop_rs256`) the same with RS256 proofs, 100
+//! rounds of 20 calls (signing 2,000 RS256 proofs takes a few seconds). The interleaved checks run
+//! only under `cargo bench`.
 //!
 //! `cargo bench --bench verify -- --measurement-time 3` runs it; the report passes its own times.
+//! `TOWER_OKTA_BENCH_ONLY` (a comma-separated list of names) runs only the criterion groups and
+//! interleaved checks it names: the groups above, `main` for the first interleaved check and
+//! `dpop` for the `dpop` group and both DPoP interleaved checks. The DPoP part alone:
+//!
+//! ```sh
+//! TOWER_OKTA_BENCH_ONLY=dpop cargo bench --bench verify -- --measurement-time 2 --warm-up-time 1
+//! ```
 
 use std::future::Future;
 use std::hint::black_box;
@@ -39,18 +72,19 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::signature::{
-    ParsedPublicKey, RsaPublicKeyComponents, UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256,
+    ParsedPublicKey, RsaPublicKeyComponents, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,
+    RSA_PKCS1_2048_8192_SHA256,
 };
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
 use base64::Engine;
-use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput};
 use http::{header, HeaderValue, Request, StatusCode};
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
 use tower_okta::{AccessClaims, AuthError, Claims, TokenError, Verifier};
-use tower_okta_mock::MockOkta;
+use tower_okta_mock::{DpopKey, MockOkta};
 
 /// Concurrent verifications in one unknown-kid storm.
 const STORM: usize = 10_000;
@@ -79,7 +113,13 @@ fn fixture() -> &'static Fixture {
         let okta = mock_rt
             .block_on(MockOkta::start())
             .expect("mock Okta starts");
-        let verifier = okta.verifier_builder().build().expect("verifier builds");
+        // The hot path is full verification: the verified-token cache (on by default) is off
+        // here, and measured on its own in `cache_hit` and `concurrent/layer_cache_on`.
+        let verifier = okta
+            .verifier_builder()
+            .without_token_cache()
+            .build()
+            .expect("verifier builds");
         // Okta's claims for a user's access token (ver, jti, iss, aud, iat, exp, cid, uid, scp,
         // auth_time, sub) and a groups claim, as many APIs configure: about 900 bytes.
         let builder = okta
@@ -130,11 +170,11 @@ fn signing_input_and_signature(token: &str) -> (&str, Vec<u8>) {
     (input, B64.decode(signature).expect("base64url signature"))
 }
 
-/// The floor's key, parsed once, and the token's signing input and signature.
-fn floor_parts(fx: &Fixture) -> (ParsedPublicKey, &str, Vec<u8>) {
+/// The floor's key, parsed once, and `token`'s signing input and signature.
+fn floor_parts<'t>(fx: &Fixture, token: &'t str) -> (ParsedPublicKey, &'t str, Vec<u8>) {
     let key = fx.okta.signing_key();
     let (modulus, exponent) = (key.modulus(), key.exponent());
-    let (input, signature) = signing_input_and_signature(&fx.token);
+    let (input, signature) = signing_input_and_signature(token);
     let parsed = RsaPublicKeyComponents {
         n: modulus.as_slice(),
         e: exponent.as_slice(),
@@ -150,7 +190,7 @@ fn floor_parts(fx: &Fixture) -> (ParsedPublicKey, &str, Vec<u8>) {
 fn floor(c: &mut Criterion) {
     let fx = fixture();
     let der = fx.okta.signing_key().public_key_der();
-    let (parsed, input, signature) = floor_parts(fx);
+    let (parsed, input, signature) = floor_parts(fx, &fx.token);
 
     let mut group = c.benchmark_group("floor");
     group.bench_function("parsed_key", |b| {
@@ -313,6 +353,38 @@ fn layer(c: &mut Criterion) {
     group.finish();
 }
 
+/// `iters` requests through `app` spread over `workers` tasks on `rt`; the time scaled to
+/// exactly `iters`.
+fn layer_concurrently(
+    rt: &Runtime,
+    app: &Router,
+    token: &str,
+    workers: usize,
+    iters: u64,
+) -> Duration {
+    let per_task = iters.div_ceil(workers as u64);
+    let start = Instant::now();
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..workers)
+            .map(|_| {
+                let app = app.clone();
+                let request = authorized_request(token);
+                tokio::spawn(async move {
+                    for _ in 0..per_task {
+                        let response = app.clone().oneshot(request()).await.expect("infallible");
+                        assert_eq!(response.status(), StatusCode::OK);
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task");
+        }
+    });
+    let done = per_task * workers as u64;
+    start.elapsed().mul_f64(iters as f64 / done as f64)
+}
+
 /// `iters` verifications spread over `workers` tasks on `rt`; the time scaled to exactly `iters`.
 fn verify_concurrently(
     rt: &Runtime,
@@ -362,6 +434,34 @@ fn concurrent(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("threads", n), &n, |b, &n| {
             b.iter_custom(|iters| verify_concurrently(&rt, &fx.verifier, &token, n, iters));
         });
+    }
+    // Requests through the layer, with the verified-token cache off (every request verified)
+    // and on (the default: every request after the first is a hit, the moka read path).
+    let cached = fx
+        .mock_rt
+        .block_on(async { fx.okta.verifier_builder().build() })
+        .expect("verifier builds");
+    for (name, verifier) in [
+        ("layer_cache_off", &fx.verifier),
+        ("layer_cache_on", &cached),
+    ] {
+        let app = Router::new()
+            .route("/api/me", get(me))
+            .route_layer(verifier.layer());
+        for &n in &workers {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(n)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let first = rt
+                .block_on(app.clone().oneshot(authorized_request(&fx.token)()))
+                .expect("infallible");
+            assert_eq!(first.status(), StatusCode::OK);
+            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
+                b.iter_custom(|iters| layer_concurrently(&rt, &app, &fx.token, n, iters));
+            });
+        }
     }
     group.finish();
 
@@ -448,7 +548,7 @@ fn cache_hit(c: &mut Criterion) {
     let cached = fx
         .okta
         .verifier_builder()
-        .token_cache(10_000, Duration::from_secs(300))
+        // The default settings: the cache is on (10,000 entries, 5 min).
         .build()
         .expect("verifier builds");
     fx.mock_rt
@@ -477,9 +577,226 @@ fn cache_hit(c: &mut Criterion) {
     group.finish();
 }
 
+/// The `Host` and URL of the DPoP requests: the layer's default `htu` is `http://{Host}{path}`.
+const DPOP_HOST: &str = "api.test";
+const DPOP_URL: &str = "http://api.test/api/me";
+
+/// A DPoP client: its key, an access token bound to it (`cnf.jkt`; Okta's claims and a groups
+/// claim, as the main fixture's token) and the `Authorization: DPoP` value (built once).
+struct DpopClient {
+    key: DpopKey,
+    token: String,
+    authorization: HeaderValue,
+}
+
+impl DpopClient {
+    fn new(okta: &MockOkta, key: DpopKey) -> DpopClient {
+        let token = okta
+            .access_token_builder()
+            .claim("groups", ["Everyone", "Engineering"])
+            .dpop_bound(&key)
+            .build();
+        let authorization =
+            HeaderValue::try_from(format!("DPoP {token}")).expect("a valid header value");
+        DpopClient {
+            key,
+            token,
+            authorization,
+        }
+    }
+
+    /// A fresh proof (new `jti`, `iat` now) for `GET /api/me`, bound to the token (`ath`).
+    fn proof(&self) -> HeaderValue {
+        let proof = self
+            .key
+            .proof("GET", DPOP_URL)
+            .access_token(&self.token)
+            .build();
+        HeaderValue::try_from(proof).expect("a valid header value")
+    }
+
+    /// `GET /api/me` with `Host`, `Authorization: DPoP {token}` and `proof` as the `DPoP` header.
+    fn request(&self, proof: HeaderValue) -> Request<Body> {
+        Request::builder()
+            .uri("/api/me")
+            .header(header::HOST, HeaderValue::from_static(DPOP_HOST))
+            .header(header::AUTHORIZATION, self.authorization.clone())
+            .header("dpop", proof)
+            .body(Body::empty())
+            .expect("request")
+    }
+
+    /// A request with a fresh proof: what every request through the DPoP layer needs.
+    fn fresh_request(&self) -> Request<Body> {
+        self.request(self.proof())
+    }
+
+    /// A fresh proof's signing input and signature.
+    fn proof_parts(&self) -> (String, Vec<u8>) {
+        let proof = self.proof();
+        let (input, signature) =
+            signing_input_and_signature(proof.to_str().expect("an ASCII proof"));
+        (input.to_owned(), signature)
+    }
+
+    /// A member of the key's public JWK, base64url-decoded.
+    fn jwk_member(&self, name: &str) -> Vec<u8> {
+        let jwk = self.key.public_jwk();
+        let member = jwk[name].as_str().expect("a JWK member");
+        B64.decode(member).expect("base64url")
+    }
+}
+
+/// DPoP clients of the main fixture's mock, one per proof algorithm.
+struct DpopFixture {
+    es256: DpopClient,
+    rs256: DpopClient,
+}
+
+fn dpop_fixture() -> &'static DpopFixture {
+    static FIXTURE: OnceLock<DpopFixture> = OnceLock::new();
+    FIXTURE.get_or_init(|| {
+        let okta = &fixture().okta;
+        let es256 = DpopClient::new(okta, DpopKey::es256().expect("an ES256 key"));
+        let rs256 = DpopClient::new(okta, DpopKey::rs256().expect("an RS256 key"));
+        eprintln!(
+            "DPoP under test: bound token {} bytes, ES256 proof {} bytes, RS256 proof {} bytes",
+            es256.token.len(),
+            es256.proof().len(),
+            rs256.proof().len()
+        );
+        DpopFixture { es256, rs256 }
+    })
+}
+
+/// The raw verify of an ES256 proof's signature: the key's point (`04 || x || y`, decoded from
+/// the proof's JWK once), a proof's signing input and its fixed `r || s` signature.
+fn es256_floor_parts(client: &DpopClient) -> (UnparsedPublicKey<Vec<u8>>, String, Vec<u8>) {
+    let mut point = vec![0x04];
+    point.extend(client.jwk_member("x"));
+    point.extend(client.jwk_member("y"));
+    let key = UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point);
+    let (input, signature) = client.proof_parts();
+    key.verify(input.as_bytes(), &signature)
+        .expect("the proof's signature verifies");
+    (key, input, signature)
+}
+
+/// The raw verify of an RS256 proof's signature, as the crate verifies a proof's RSA key
+/// (`RsaPublicKeyComponents::verify`): the components, decoded from the proof's JWK once, a
+/// proof's signing input and its signature.
+fn rs256_proof_floor_parts(
+    client: &DpopClient,
+) -> (RsaPublicKeyComponents<Vec<u8>>, String, Vec<u8>) {
+    let key = RsaPublicKeyComponents {
+        n: client.jwk_member("n"),
+        e: client.jwk_member("e"),
+    };
+    let (input, signature) = client.proof_parts();
+    key.verify(&RSA_PKCS1_2048_8192_SHA256, input.as_bytes(), &signature)
+        .expect("the proof's signature verifies");
+    (key, input, signature)
+}
+
+/// The `layer` group's routers: with `verifier.layer()` (default DPoP policy) and the `me`
+/// handler, and bare.
+fn routers(verifier: &Verifier) -> (Router, Router) {
+    let with_layer = Router::new()
+        .route("/api/me", get(me))
+        .route_layer(verifier.layer());
+    (with_layer, Router::new().route("/api/me", get(bare)))
+}
+
+/// One request through `app`; the answer must be 200 (a refused proof would otherwise be
+/// measured as a fast 401). Returned so that it is dropped outside the timed routine.
+fn send_ok(rt: &Runtime, app: &Router, request: Request<Body>) -> axum::response::Response {
+    let response = rt
+        .block_on(app.clone().oneshot(request))
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK, "a DPoP request refused");
+    response
+}
+
+fn dpop(c: &mut Criterion) {
+    let fx = fixture();
+    let dp = dpop_fixture();
+    let rt = current_thread();
+    let (parsed, input, signature) = floor_parts(fx, &dp.es256.token);
+    let (es256_key, es256_input, es256_signature) = es256_floor_parts(&dp.es256);
+    let (rs256_key, rs256_input, rs256_signature) = rs256_proof_floor_parts(&dp.rs256);
+    let (with_layer, bare_router) = routers(&fx.verifier);
+    // The bare router ignores the proof: one proof for all its requests, so that its setup costs
+    // no signing.
+    let bare_proof = dp.es256.proof();
+    for (app, client) in [
+        (&with_layer, &dp.es256),
+        (&with_layer, &dp.rs256),
+        (&bare_router, &dp.es256),
+    ] {
+        send_ok(&rt, app, client.fresh_request());
+    }
+
+    let mut group = c.benchmark_group("dpop");
+    group.bench_function("floor", |b| {
+        b.iter(|| {
+            parsed
+                .verify_sig(black_box(input.as_bytes()), black_box(&signature))
+                .expect("verifies");
+        });
+    });
+    group.bench_function("floor_es256", |b| {
+        b.iter(|| {
+            es256_key
+                .verify(
+                    black_box(es256_input.as_bytes()),
+                    black_box(&es256_signature),
+                )
+                .expect("verifies");
+        });
+    });
+    group.bench_function("floor_rs256_proof", |b| {
+        b.iter(|| {
+            rs256_key
+                .verify(
+                    &RSA_PKCS1_2048_8192_SHA256,
+                    black_box(rs256_input.as_bytes()),
+                    black_box(&rs256_signature),
+                )
+                .expect("verifies");
+        });
+    });
+    group.bench_function("bare_router", |b| {
+        b.iter_batched(
+            || dp.es256.request(bare_proof.clone()),
+            |request| send_ok(&rt, &bare_router, request),
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("with_layer_dpop", |b| {
+        b.iter_batched(
+            || dp.es256.fresh_request(),
+            |request| send_ok(&rt, &with_layer, request),
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("with_layer_dpop_rs256", |b| {
+        b.iter_batched(
+            || dp.rs256.fresh_request(),
+            |request| send_ok(&rt, &with_layer, request),
+            BatchSize::SmallInput,
+        );
+    });
+    group.finish();
+}
+
 /// Rounds of the interleaved check, and calls of each case per round.
 const ROUNDS: usize = 100;
 const BATCH: u32 = 100;
+
+/// Rounds and calls per round of the RS256 DPoP check: signing an RS256 proof costs far more
+/// than an ES256 one, so it runs on 2,000 proofs.
+const RS256_ROUNDS: usize = 100;
+const RS256_BATCH: u32 = 20;
 
 /// Measures `cases` in turn, `BATCH` calls each, for `ROUNDS` rounds (the order reversed every
 /// other round), and prints the time per call of every case in every round as one JSON line
@@ -487,8 +804,18 @@ const BATCH: u32 = 100;
 /// benchmarks, seconds apart; a ratio taken within each round and its median over the rounds
 /// cancels most of that.
 fn interleaved(name: &str, cases: &mut [(&str, &mut dyn FnMut())]) {
-    let mut ns = vec![Vec::with_capacity(ROUNDS); cases.len()];
-    for round in 0..ROUNDS {
+    interleaved_rounds(name, ROUNDS, BATCH, cases);
+}
+
+/// [`interleaved`] with `rounds` rounds of `batch` calls.
+fn interleaved_rounds(
+    name: &str,
+    rounds: usize,
+    batch: u32,
+    cases: &mut [(&str, &mut dyn FnMut())],
+) {
+    let mut ns = vec![Vec::with_capacity(rounds); cases.len()];
+    for round in 0..rounds {
         for k in 0..cases.len() {
             let i = if round % 2 == 0 {
                 k
@@ -497,10 +824,10 @@ fn interleaved(name: &str, cases: &mut [(&str, &mut dyn FnMut())]) {
             };
             let call = &mut cases[i].1;
             let start = Instant::now();
-            for _ in 0..BATCH {
+            for _ in 0..batch {
                 call();
             }
-            ns[i].push(start.elapsed().as_nanos() as f64 / f64::from(BATCH));
+            ns[i].push(start.elapsed().as_nanos() as f64 / f64::from(batch));
         }
     }
     let ns: serde_json::Map<String, serde_json::Value> = cases
@@ -508,7 +835,7 @@ fn interleaved(name: &str, cases: &mut [(&str, &mut dyn FnMut())]) {
         .zip(ns)
         .map(|((case, _), times)| ((*case).to_owned(), times.into()))
         .collect();
-    let line = serde_json::json!({ "name": name, "rounds": ROUNDS, "batch": BATCH, "ns": ns });
+    let line = serde_json::json!({ "name": name, "rounds": rounds, "batch": batch, "ns": ns });
     println!("interleaved: {line}");
 }
 
@@ -516,7 +843,7 @@ fn interleaved(name: &str, cases: &mut [(&str, &mut dyn FnMut())]) {
 fn interleaved_main() {
     let fx = fixture();
     let rt = current_thread();
-    let (parsed, input, signature) = floor_parts(fx);
+    let (parsed, input, signature) = floor_parts(fx, &fx.token);
     let with_layer = Router::new()
         .route("/api/me", get(me))
         .route_layer(fx.verifier.layer());
@@ -544,20 +871,177 @@ fn interleaved_main() {
     );
 }
 
+/// The DPoP checks (see [`interleaved`]): `dpop` (ES256 proofs) and `dpop_rs256` (RS256 proofs).
+fn interleaved_dpop() {
+    let dp = dpop_fixture();
+    let (es256_key, es256_input, es256_signature) = es256_floor_parts(&dp.es256);
+    dpop_check(
+        "dpop",
+        &dp.es256,
+        (ROUNDS, BATCH),
+        ("floor_es256", &mut || {
+            es256_key
+                .verify(
+                    black_box(es256_input.as_bytes()),
+                    black_box(&es256_signature),
+                )
+                .expect("verifies");
+        }),
+        "with_layer_dpop",
+    );
+    let (rs256_key, rs256_input, rs256_signature) = rs256_proof_floor_parts(&dp.rs256);
+    dpop_check(
+        "dpop_rs256",
+        &dp.rs256,
+        (RS256_ROUNDS, RS256_BATCH),
+        ("floor_rs256_proof", &mut || {
+            rs256_key
+                .verify(
+                    &RSA_PKCS1_2048_8192_SHA256,
+                    black_box(rs256_input.as_bytes()),
+                    black_box(&rs256_signature),
+                )
+                .expect("verifies");
+        }),
+        "with_layer_dpop_rs256",
+    );
+}
+
+/// One DPoP check: the RSA floor on `client`'s bound token (`floor`), the raw verify of its proof
+/// (`proof_floor`), the bare router and the DPoP layer (`layer_case`), interleaved over
+/// `rounds_batch` (see [`interleaved_rounds`]). Every request through the layer needs a fresh
+/// proof: all of them are built before the timed loop, well within the proofs' `iat` window (60 s
+/// by default); every response must be 200.
+fn dpop_check(
+    name: &str,
+    client: &DpopClient,
+    (rounds, batch): (usize, u32),
+    (proof_case, proof_floor): (&str, &mut impl FnMut()),
+    layer_case: &str,
+) {
+    let fx = fixture();
+    let rt = current_thread();
+    let (parsed, input, signature) = floor_parts(fx, &client.token);
+    let (with_layer, bare_router) = routers(&fx.verifier);
+    let calls = rounds * batch as usize;
+    let started = Instant::now();
+    let mut dpop_requests = (0..calls)
+        .map(|_| client.fresh_request())
+        .collect::<Vec<_>>()
+        .into_iter();
+    // The bare router ignores the proof: the same one in all its requests.
+    let bare_proof = client.proof();
+    let mut bare_requests = (0..calls)
+        .map(|_| client.request(bare_proof.clone()))
+        .collect::<Vec<_>>()
+        .into_iter();
+    eprintln!(
+        "interleaved {name}: {calls} requests with fresh proofs built in {:.2?}",
+        started.elapsed()
+    );
+    interleaved_rounds(
+        name,
+        rounds,
+        batch,
+        &mut [
+            ("floor", &mut || {
+                parsed
+                    .verify_sig(black_box(input.as_bytes()), black_box(&signature))
+                    .expect("verifies");
+            }),
+            (proof_case, proof_floor),
+            ("bare_router", &mut || {
+                let request = bare_requests.next().expect("a request per call");
+                black_box(send_ok(&rt, &bare_router, request));
+            }),
+            (layer_case, &mut || {
+                let request = dpop_requests.next().expect("a request per call");
+                black_box(send_ok(&rt, &with_layer, request));
+            }),
+        ],
+    );
+    eprintln!(
+        "interleaved {name}: done {:.2?} after the first proof",
+        started.elapsed()
+    );
+}
+
+/// A criterion group's function.
+type Group = fn(&mut Criterion);
+
 fn main() {
     // What `criterion_group!`/`criterion_main!` expand to, without their undocumented `pub fn`.
     let mut c = Criterion::default().configure_from_args();
-    floor(&mut c);
-    verify(&mut c);
-    verify_reject(&mut c);
-    breakdown(&mut c);
-    layer(&mut c);
-    concurrent(&mut c);
-    cache_hit(&mut c);
+    let only = Only::from_env();
+    let groups: [(&str, Group); 8] = [
+        ("floor", floor),
+        ("verify", verify),
+        ("verify_reject", verify_reject),
+        ("breakdown", breakdown),
+        ("layer", layer),
+        ("concurrent", concurrent),
+        ("cache_hit", cache_hit),
+        ("dpop", dpop),
+    ];
+    for (name, group) in groups {
+        if only.runs(name) {
+            group(&mut c);
+        }
+    }
     c.final_summary();
     // Only under `cargo bench` (not `cargo test --benches`, which runs each benchmark once).
     if std::env::args().any(|a| a == "--bench") {
-        interleaved_main();
+        if only.runs("main") {
+            interleaved_main();
+        }
+        if only.runs("dpop") {
+            interleaved_dpop();
+        }
+    }
+}
+
+/// The names `TOWER_OKTA_BENCH_ONLY` may list: the criterion groups and the interleaved checks.
+const NAMES: [&str; 9] = [
+    "floor",
+    "verify",
+    "verify_reject",
+    "breakdown",
+    "layer",
+    "concurrent",
+    "cache_hit",
+    "dpop",
+    "main",
+];
+
+/// What to run: everything, or the names listed in `TOWER_OKTA_BENCH_ONLY` (comma-separated).
+struct Only(Option<Vec<String>>);
+
+impl Only {
+    fn from_env() -> Only {
+        let Some(list) = std::env::var_os("TOWER_OKTA_BENCH_ONLY") else {
+            return Only(None);
+        };
+        let list = list.to_string_lossy();
+        let names: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect();
+        for name in &names {
+            assert!(
+                NAMES.contains(&name.as_str()),
+                "TOWER_OKTA_BENCH_ONLY: unknown name {name:?} (known: {NAMES:?})"
+            );
+        }
+        eprintln!("TOWER_OKTA_BENCH_ONLY: running only {names:?}");
+        Only(Some(names))
+    }
+
+    fn runs(&self, name: &str) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
     }
 }
 

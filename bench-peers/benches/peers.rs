@@ -26,8 +26,8 @@ use std::time::Instant;
 use aws_lc_rs::signature::{RsaPublicKeyComponents, RSA_PKCS1_2048_8192_SHA256};
 use base64::Engine;
 use criterion::Criterion;
-use tower_okta_mock::MockOkta;
 use tower_okta::AccessClaims;
+use tower_okta_mock::MockOkta;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 

@@ -12,9 +12,18 @@
 //! - `BENCH_TIME`: criterion's measurement time per benchmark, in seconds (default 3);
 //! - `BENCH_WARMUP`: criterion's warm-up time per benchmark, in seconds (default 1);
 //! - `BENCH_SKIP_RUN=1`: do not run the benchmarks, only rebuild the report from the last results;
+//! - `BENCH_ONLY`: run only these criterion groups and interleaved checks of `benches/verify.rs`
+//!   (passed on as its `TOWER_OKTA_BENCH_ONLY`, comma-separated; e.g. `BENCH_ONLY=dpop` for the
+//!   DPoP group and checks), not the peers, and only print the tables: a partial run writes
+//!   neither `bench.md` nor the SVGs (`BENCH_REPORT_DIR`) nor the saved run of `BENCH_SKIP_RUN`;
 //! - `CARGO_TARGET_DIR`: used by both benchmark runs if set; otherwise `target/` of the main crate
 //!   and `bench-peers/target/`. `BENCH_MAIN_TARGET_DIR` and `BENCH_PEERS_TARGET_DIR` override
 //!   each one. Criterion's results are read from `criterion/` under each.
+//! - `BENCH_HTTP_RESULTS`: the HTTP-level results of `http-bench` (default `http-bench.json` in
+//!   bench-peers' target directory). If the file exists, the report gets an "HTTP level" section
+//!   and `bench-http.svg`; this report does not run the HTTP bench (run it first:
+//!   `cargo run --manifest-path bench-peers/Cargo.toml --release --bin http-bench`).
+//! - `BENCH_REPORT_DIR`: where `bench.md` and the SVGs go (default `docs/` of the repository).
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -25,6 +34,7 @@ use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+use tower_okta_bench_peers::http;
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
@@ -90,12 +100,14 @@ fn env_secs(var: &str, default: f64) -> Result<f64> {
     }
 }
 
-/// Runs `cargo bench` for one bench target; returns the storm and interleaved lines it printed.
+/// Runs `cargo bench` for one bench target (with `envs` set); returns the storm and interleaved
+/// lines it printed.
 fn run_bench(
     manifest: &Path,
     target_dir: &Path,
     bench: &str,
     features: &[&str],
+    envs: &[(&str, &str)],
     time: f64,
     warmup: f64,
 ) -> Result<Vec<String>> {
@@ -110,6 +122,7 @@ fn run_bench(
         .args(["--measurement-time", &time.to_string()])
         .args(["--warm-up-time", &warmup.to_string()])
         .env("CARGO_TARGET_DIR", target_dir)
+        .envs(envs.iter().copied())
         .stdout(Stdio::piped());
     eprintln!("bench-report: running {command:?}");
     let mut child = command.spawn()?;
@@ -427,6 +440,35 @@ fn build_rows(r: &Results, storms: &[u64]) -> Vec<Row> {
             );
         }
     }
+    for (prefix, what) in [
+        (
+            "concurrent/layer_cache_off/",
+            "requests through the layer, token cache off",
+        ),
+        (
+            "concurrent/layer_cache_on/",
+            "requests through the layer, token cache on (hits)",
+        ),
+    ] {
+        let mut runs: Vec<(u64, f64)> = r
+            .iter()
+            .filter_map(|(id, v)| Some((id.strip_prefix(prefix)?.parse().ok()?, *v)))
+            .collect();
+        runs.sort_by_key(|t| t.0);
+        if let Some(&(1, one)) = runs.first() {
+            for (n, v) in runs {
+                rows.push(
+                    Row::info(
+                        "concurrent",
+                        &format!("{what}: {n} worker(s) / 1"),
+                        format!("{what}, {n} tokio worker thread(s): speed-up over 1"),
+                        format!("{:.0} requests/s", 1e9 / v),
+                    )
+                    .ratio(one / v, "1 thread"),
+                );
+            }
+        }
+    }
     if let Some(v) = get("concurrent/unknown_kid_storm_10k") {
         let target = if storms.is_empty() {
             "1 key fetch per storm (counts not recorded)".to_owned()
@@ -464,6 +506,77 @@ fn build_rows(r: &Results, storms: &[u64]) -> Vec<Row> {
             row = row.ratio(cost / floor, "floor");
         }
         rows.push(row.target("≤ 1 µs (absolute)".to_owned(), Some(cost <= 1000.0)));
+    }
+    rows.extend(dpop_rows(r));
+    rows
+}
+
+/// The DPoP group: the layer's cost over the bare router, as a ratio to the RSA floor on the
+/// bound token plus the raw verify of the proof's signature (target: ≤ 1.15x). The floor is the
+/// group's own (`dpop/floor`), or the `floor` group's if the run has no `dpop/floor`.
+fn dpop_rows(r: &Results) -> Vec<Row> {
+    let get = |id: &str| r.get(id).copied();
+    let mut rows = Vec::new();
+    let (Some(floor), Some(bare)) = (
+        get("dpop/floor").or_else(|| get("floor/parsed_key")),
+        get("dpop/bare_router"),
+    ) else {
+        return rows;
+    };
+    rows.push(
+        Row::info(
+            "dpop",
+            "dpop: RSA floor",
+            "RSA floor on the DPoP-bound access token (aws-lc-rs, key parsed once)".to_owned(),
+            time(floor),
+        )
+        .ratio(1.0, "floor"),
+    );
+    for (floor_id, layer_id, alg, key) in [
+        (
+            "dpop/floor_es256",
+            "dpop/with_layer_dpop",
+            "ES256",
+            "P-256 point",
+        ),
+        (
+            "dpop/floor_rs256_proof",
+            "dpop/with_layer_dpop_rs256",
+            "RS256",
+            "RSA components",
+        ),
+    ] {
+        let Some(proof) = get(floor_id) else {
+            continue;
+        };
+        rows.push(
+            Row::info(
+                "dpop",
+                &format!("dpop: {alg} proof verify"),
+                format!("raw aws-lc-rs verify of an {alg} proof's signature ({key} built once)"),
+                time(proof),
+            )
+            .ratio(proof / floor, "floor"),
+        );
+        if let Some(with) = get(layer_id) {
+            rows.push(
+                Row::info(
+                    "dpop",
+                    &format!("DPoP ({alg}) layer - bare"),
+                    format!(
+                        "DPoP request ({alg} proof) through the layer + `Claims` extractor, \
+                         minus the bare router ({})",
+                        time(bare)
+                    ),
+                    time(with - bare),
+                )
+                .ratio(
+                    (with - bare) / (floor + proof),
+                    &format!("floor + {alg} proof verify"),
+                )
+                .at_most(1.15),
+            );
+        }
     }
     rows
 }
@@ -580,6 +693,39 @@ fn interleaved_rows(checks: &Interleaved) -> Vec<Row> {
             );
         }
     }
+    for (name, proof_case, layer_case, alg) in [
+        ("dpop", "floor_es256", "with_layer_dpop", "ES256"),
+        (
+            "dpop_rs256",
+            "floor_rs256_proof",
+            "with_layer_dpop_rs256",
+            "RS256",
+        ),
+    ] {
+        let Some(dpop) = checks.get(name) else {
+            continue;
+        };
+        if let Some(ratio) = per_round(
+            dpop,
+            &[layer_case, "bare_router", "floor", proof_case],
+            |t| (t[0] - t[1]) / (t[2] + t[3]),
+        ) {
+            let cost = per_round(dpop, &[layer_case, "bare_router"], |t| t[0] - t[1]);
+            rows.push(
+                Row::info(
+                    section,
+                    &format!("interleaved: DPoP ({alg}) - bare"),
+                    format!(
+                        "DPoP request ({alg} proof) through the layer + `Claims` extractor minus \
+                         the bare router"
+                    ),
+                    cost.map_or_else(String::new, time),
+                )
+                .ratio(ratio, &format!("floor + {alg} proof verify, same round"))
+                .at_most(1.15),
+            );
+        }
+    }
     if let Some(peers) = checks.get("peers") {
         let ours = per_round(peers, &["tower_okta", "floor"], |t| t[0] / t[1]);
         for (case, label, what) in [
@@ -652,7 +798,7 @@ fn escape(s: &str) -> String {
 }
 
 /// A horizontal bar chart of the rows that have a ratio.
-fn svg(rows: &[&Row], subtitle: &str) -> String {
+fn svg(rows: &[&Row], title: &str, subtitle: &str) -> String {
     let bars: Vec<&Row> = rows.iter().copied().filter(|r| r.ratio.is_some()).collect();
     let (label_w, chart_w, bar_h, gap, top) = (250.0, 520.0, 18.0, 8.0, 56.0);
     let max = bars
@@ -670,7 +816,8 @@ fn svg(rows: &[&Row], subtitle: &str) -> String {
     );
     let _ = writeln!(
         s,
-        r##"<rect width="100%" height="100%" fill="white"/><text x="10" y="20" font-size="15" font-weight="bold">tower-okta benchmarks: ratios to the baseline measured in the same run</text><text x="10" y="38" fill="#555">{}</text>"##,
+        r##"<rect width="100%" height="100%" fill="white"/><text x="10" y="20" font-size="15" font-weight="bold">{}</text><text x="10" y="38" fill="#555">{}</text>"##,
+        escape(title),
         escape(subtitle)
     );
     // Grid lines at every 0.5.
@@ -854,7 +1001,11 @@ fn breakdown_rows(r: &Results) -> Vec<Row> {
             "key lookup",
             "key cache lookup by `kid` (`moka`)",
         ),
-        ("breakdown/clock", "clock", "one clock read (`SystemTime::now`)"),
+        (
+            "breakdown/clock",
+            "clock",
+            "one clock read (`SystemTime::now`)",
+        ),
         (
             "breakdown/owned_claims",
             "owned claims",
@@ -863,7 +1014,9 @@ fn breakdown_rows(r: &Results) -> Vec<Row> {
     ] {
         if let Some(v) = get(id) {
             sum += v;
-            rows.push(Row::info("breakdown", label, what.to_owned(), time(v)).ratio(v / floor, "floor"));
+            rows.push(
+                Row::info("breakdown", label, what.to_owned(), time(v)).ratio(v / floor, "floor"),
+            );
         }
     }
     if rows.is_empty() {
@@ -894,9 +1047,120 @@ fn breakdown_rows(r: &Results) -> Vec<Row> {
     rows
 }
 
+/// The HTTP bench's results, if its file exists: the summary, its rows for the chart, the
+/// results themselves.
+fn http_results(path: &Path) -> Result<Option<(http::Summary, Vec<Row>, Value)>> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Ok(None);
+    };
+    let results: Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let summary = http::summarize(&results);
+    let rows = summary
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let ratio = r.over_best_peer?;
+            let mut row = Row::info(
+                "http",
+                &format!("{}: {}", r.mode, r.contender),
+                format!("{} {}", r.mode, r.contender),
+                format!("{:.0} req/s", r.rps),
+            )
+            .ratio(ratio, "best peer, same round")
+            .target(r.target.clone(), r.met);
+            if r.contender == "tower-okta" {
+                row.target_mark = Some(if r.mode == "repeated" {
+                    http::REPEATED_OVER_BEST_PEER
+                } else {
+                    http::DISTINCT_OVER_BEST_PEER
+                });
+            }
+            Some(row)
+        })
+        .collect();
+    Ok(Some((summary, rows, results)))
+}
+
+/// The "HTTP level" section of `bench.md`.
+fn http_section(summary: &http::Summary, results: &Value, path: &Path) -> String {
+    let settings = &results["settings"];
+    let num = |v: &Value| v.as_f64().map_or_else(|| "?".to_owned(), |n| n.to_string());
+    let mut md = String::from("\n## HTTP level\n\n");
+    let _ = writeln!(
+        md,
+        "From `cargo run --manifest-path bench-peers/Cargo.toml --release --bin http-bench` (run \
+         on its own, before this report, which reads its results file `{}`: see \
+         `BENCH_HTTP_RESULTS`). One server per contender, \
+         each serving `GET /api/me` (the token's `sub` as JSON) on loopback the way its crate \
+         documents it: tower-okta with its default settings (`Verifier::builder()` with the \
+         issuer and client ID, `verifier.layer()`, the `Claims<AccessClaims>` extractor, as in \
+         `examples/axum.rs`); jsonwebtoken (the JWKS fetched once, an extractor calling \
+         `decode` with issuer and audience); jwt-authorizer 0.15 (its layer, on axum 0.7); \
+         axum-jwks 0.12 (its `Claims` extractor; it checks the audience but not the issuer); \
+         and a bare router (no authentication). All verify the same Okta-shaped tokens of a \
+         mock Okta into `AccessClaims`. A load generator in Rust (raw HTTP/1.1 keep-alive, no \
+         pipelining, {} connections) sends the requests; any response but 200 fails the run.\n",
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned()
+        ),
+        num(&settings["connections"]),
+    );
+    let _ = writeln!(
+        md,
+        "- date: {}; machine: {} CPUs, {}",
+        results["date"].as_str().unwrap_or("?"),
+        num(&results["cpus"]),
+        results["cpu"].as_str().unwrap_or("?"),
+    );
+    let _ = writeln!(
+        md,
+        "- pinning: {}; load average (1, 5, 15 min) before / after: {} / {}",
+        results["pinning"].as_str().unwrap_or("?"),
+        results["load_before"].as_str().unwrap_or("?"),
+        results["load_after"].as_str().unwrap_or("?"),
+    );
+    let _ = writeln!(
+        md,
+        "- {} rounds; per run {} s of warm-up, then {} s measured; the contenders interleaved \
+         (A B C D E, E D C B A, ...), each run on a freshly started server",
+        num(&settings["rounds"]),
+        num(&settings["warmup"]),
+        num(&settings["seconds"]),
+    );
+    let _ = writeln!(
+        md,
+        "- modes: *repeated*, one token in every request (tower-okta's verified-token cache, on \
+         by default, answers all but the first); *distinct*, each request with a token the \
+         server has not seen ({} tokens, each sent at most once per server: no cache can \
+         answer; a run whose tokens run out ends with its last response, and the warm-up ends \
+         at a quarter of them at the latest)",
+        num(&settings["pool"]),
+    );
+    md.push_str(
+        "- req/s: median over the rounds. Ratios, auth cost and server CPU per request: median \
+         over the rounds of the value within each round. *Auth cost* per request is \
+         `1/rps - 1/rps(bare)` of the same round, also shown as a multiple of the floor (one \
+         aws-lc-rs RSA-2048 PKCS#1 v1.5 SHA-256 verify, key parsed once, measured on the \
+         servers' core before each round). *Server CPU*: the share of its core the server used \
+         while measured (below 100%: the server was not the limit); *server CPU / request*: \
+         its CPU time per response.\n\n",
+    );
+    md.push_str(&http::table(summary));
+    md.push_str("\n![bench-http](bench-http.svg)\n");
+    md
+}
+
 fn main() -> Result<()> {
     let paths = Paths::new();
     let skip_run = std::env::var("BENCH_SKIP_RUN").is_ok_and(|v| v == "1");
+    let only = std::env::var("BENCH_ONLY")
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    if skip_run && only.is_some() {
+        return Err("BENCH_ONLY runs the benchmarks: not with BENCH_SKIP_RUN".into());
+    }
 
     let started = SystemTime::now();
     let run = if skip_run {
@@ -910,22 +1174,30 @@ fn main() -> Result<()> {
         let warmup = env_secs("BENCH_WARMUP", 1.0)?;
         let load_before = machine().load;
         let date = utc_now();
+        let only_env: Vec<(&str, &str)> = only
+            .iter()
+            .map(|o| ("TOWER_OKTA_BENCH_ONLY", o.as_str()))
+            .collect();
         let mut lines = run_bench(
             &paths.root.join("Cargo.toml"),
             &paths.main_target,
             "verify",
             &["--all-features"],
+            &only_env,
             time,
             warmup,
         )?;
-        lines.extend(run_bench(
-            &paths.peers.join("Cargo.toml"),
-            &paths.peers_target,
-            "peers",
-            &[],
-            time,
-            warmup,
-        )?);
+        if only.is_none() {
+            lines.extend(run_bench(
+                &paths.peers.join("Cargo.toml"),
+                &paths.peers_target,
+                "peers",
+                &[],
+                &[],
+                time,
+                warmup,
+            )?);
+        }
         let run = Run {
             lines,
             date,
@@ -934,7 +1206,9 @@ fn main() -> Result<()> {
             load_before,
             load_after: machine().load,
         };
-        std::fs::write(paths.extra_file(), serde_json::to_vec(&run.to_json())?)?;
+        if only.is_none() {
+            std::fs::write(paths.extra_file(), serde_json::to_vec(&run.to_json())?)?;
+        }
         run
     };
     let lines = &run.lines;
@@ -963,6 +1237,12 @@ fn main() -> Result<()> {
     }
     if !steps.is_empty() {
         println!("Where the time over the floor goes (each step alone):\n\n{steps_text}");
+    }
+    if let Some(only) = &only {
+        eprintln!(
+            "bench-report: BENCH_ONLY={only}, a partial run: bench.md and the SVGs not written"
+        );
+        return Ok(());
     }
 
     let mut md = String::new();
@@ -994,8 +1274,11 @@ fn main() -> Result<()> {
             "\n## Interleaved check\n\n\
              Criterion measures one benchmark after another, seconds apart; on a shared machine the \
              load changes in between. The benchmarks therefore also measure the floor, `verify`, \
-             the bare router and the layer (and, in the peers' run, the floor and each peer) in \
-             alternation, 100 calls each per round for 100 rounds; each ratio below is taken \
+             the bare router and the layer (the DPoP checks: the floor on the bound token, the raw \
+             verify of the proof's signature, the bare router and the DPoP layer, every request \
+             with a fresh proof built before the timed loop, RS256 with 20 calls per round; in the \
+             peers' run, the floor and each peer) in alternation, 100 calls each per round for \
+             100 rounds; each ratio below is taken \
              within a round, and the table shows its median over the rounds (times: median per \
              call).\n\n",
         );
@@ -1011,6 +1294,18 @@ fn main() -> Result<()> {
         );
         md.push_str(&steps_text);
     }
+    let http_path = http::results_path();
+    let http = http_results(&http_path)?;
+    if let Some((summary, _, results)) = &http {
+        let section = http_section(summary, results, &http_path);
+        println!("{section}");
+        md.push_str(&section);
+    } else {
+        eprintln!(
+            "bench-report: no HTTP results at {} (run http-bench first to add them)",
+            http_path.display()
+        );
+    }
     md.push_str(
         "\nDefinitions:\n\n\
          - *floor*: one aws-lc-rs RSA-2048 PKCS#1 v1.5 SHA-256 verification of the token's \
@@ -1025,22 +1320,52 @@ fn main() -> Result<()> {
          workers; the ratio is the speed-up over one worker.\n\
          - *unknown-kid storm*: 10,000 spawned verifications of a token whose `kid` the verifier \
          has never seen (the mock rotated its key); time per storm, and the mock's key fetches \
-         per storm.\n\n\
+         per storm.\n\
+         - *DPoP*: `GET /api/me` with `Authorization: DPoP` (a token bound to the proof key, \
+         `cnf.jkt`) and a fresh proof per request (proofs are single-use), built outside the \
+         timed routine, through the same layer with its default DPoP policy; the bare router is \
+         sent the same requests. The target compares the layer's cost over the bare router with \
+         the RSA floor on the bound token plus one raw aws-lc-rs verify of the proof's signature \
+         (ES256: `ECDSA_P256_SHA256_FIXED` with the key's point; RS256: the key's components).\n\n\
          ![bench](bench.svg)\n",
     );
 
     let subtitle = format!("{date}; {} CPUs, {}", m.nproc, m.cpu);
-    let docs = paths.root.join("docs");
+    let docs =
+        std::env::var_os("BENCH_REPORT_DIR").map_or_else(|| paths.root.join("docs"), PathBuf::from);
     std::fs::create_dir_all(&docs)?;
     std::fs::write(docs.join("bench.md"), md)?;
     std::fs::write(
         docs.join("bench.svg"),
-        svg(&rows.iter().chain(&checks).collect::<Vec<_>>(), &subtitle),
+        svg(
+            &rows.iter().chain(&checks).collect::<Vec<_>>(),
+            "tower-okta benchmarks: ratios to the baseline measured in the same run",
+            &subtitle,
+        ),
     )?;
     eprintln!(
         "bench-report: wrote {} and {}",
         docs.join("bench.md").display(),
         docs.join("bench.svg").display()
     );
+    if let Some((_, http_rows, results)) = &http {
+        std::fs::write(
+            docs.join("bench-http.svg"),
+            svg(
+                &http_rows.iter().collect::<Vec<_>>(),
+                "tower-okta at HTTP level: req/s as a ratio to the best peer's, same round",
+                &format!(
+                    "{}; {} CPUs, {}",
+                    results["date"].as_str().unwrap_or("?"),
+                    results["cpus"],
+                    results["cpu"].as_str().unwrap_or("?")
+                ),
+            ),
+        )?;
+        eprintln!(
+            "bench-report: wrote {}",
+            docs.join("bench-http.svg").display()
+        );
+    }
     Ok(())
 }
