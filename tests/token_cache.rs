@@ -50,6 +50,10 @@ async fn the_cache_is_on_by_default_and_without_token_cache_turns_it_off() {
         let app = app(verifier);
         let first = get_with_token(&app, "/api/me", &t).await;
         assert_eq!(first.status, StatusCode::OK);
+        // Verified once: no entry yet (the doorkeeper remembers only its hash).
+        assert_eq!(verifier.token_cache_len(), 0);
+        let second = get_with_token(&app, "/api/me", &t).await;
+        assert_eq!(second.status, StatusCode::OK);
         let before = lookups(verifier);
         for _ in 0..2 {
             let answer = get_with_token(&app, "/api/me", &t).await;
@@ -68,6 +72,16 @@ async fn the_cache_is_on_by_default_and_without_token_cache_turns_it_off() {
     );
 }
 
+/// Two requests with `t`: a token gets its cache entry the second time it is verified.
+async fn verified_twice(app: &axum::Router, t: &str) {
+    for _ in 0..2 {
+        assert_eq!(
+            get_with_token(app, "/api/me", t).await.status,
+            StatusCode::OK
+        );
+    }
+}
+
 fn token(okta: &MockOkta, exp: i64) -> String {
     okta.access_token_builder()
         .claim("iat", T0)
@@ -80,10 +94,7 @@ async fn a_cached_token_skips_the_key_lookup_and_signature() {
     let (okta, verifier, _clock) = setup().await;
     let app = app(&verifier);
     let t = token(&okta, T0 + 3600);
-    assert_eq!(
-        get_with_token(&app, "/api/me", &t).await.status,
-        StatusCode::OK
-    );
+    verified_twice(&app, &t).await;
     let lookups = verifier.jwks_stats().cache_hits + verifier.jwks_stats().cache_misses;
     assert_eq!(verifier.token_cache_len(), 1);
     for _ in 0..10 {
@@ -109,10 +120,7 @@ async fn entries_end_at_the_ttl() {
     let (okta, verifier, clock) = setup().await;
     let app = app(&verifier);
     let t = token(&okta, T0 + 3600);
-    assert_eq!(
-        get_with_token(&app, "/api/me", &t).await.status,
-        StatusCode::OK
-    );
+    verified_twice(&app, &t).await;
     let hits = verifier.jwks_stats().cache_hits;
     clock.advance(299);
     assert_eq!(
@@ -133,10 +141,7 @@ async fn entries_end_when_the_token_expires() {
     let (okta, verifier, clock) = setup().await;
     let app = app(&verifier);
     let t = token(&okta, T0 + 30);
-    assert_eq!(
-        get_with_token(&app, "/api/me", &t).await.status,
-        StatusCode::OK
-    );
+    verified_twice(&app, &t).await;
     // exp + 60 s leeway.
     clock.advance(89);
     assert_eq!(
@@ -155,10 +160,8 @@ async fn a_removed_key_stops_cached_tokens_after_the_next_fetch() {
     let app = app(&verifier);
     let old_kid = okta.signing_key().kid().to_owned();
     let old = token(&okta, T0 + 3600);
-    assert_eq!(
-        get_with_token(&app, "/api/me", &old).await.status,
-        StatusCode::OK
-    );
+    verified_twice(&app, &old).await;
+    assert_eq!(verifier.token_cache_len(), 1);
     common::sign_with_a_new_key(&okta);
     okta.unpublish_key(&old_kid);
     // Cached, and the verifier has not fetched the new set yet.
@@ -183,10 +186,8 @@ async fn cached_access_tokens_are_not_served_to_the_id_token_layer() {
     let (okta, verifier, _clock) = setup().await;
     let app = app(&verifier);
     let t = token(&okta, T0 + 3600);
-    assert_eq!(
-        get_with_token(&app, "/api/me", &t).await.status,
-        StatusCode::OK
-    );
+    verified_twice(&app, &t).await;
+    assert_eq!(verifier.token_cache_len(), 1);
     get_with_token(&app, "/id/me", &t)
         .await
         .assert_invalid_token();
@@ -221,10 +222,7 @@ async fn a_key_removed_by_okta_stops_cached_tokens_within_one_jwks_lifetime() {
         setup_with(|b| b.token_cache(1000, Duration::from_secs(3600))).await;
     let app = app(&verifier);
     let leaked = token(&okta, T0 + 86_400);
-    assert_eq!(
-        get_with_token(&app, "/api/me", &leaked).await.status,
-        StatusCode::OK
-    );
+    verified_twice(&app, &leaked).await;
     assert_eq!(verifier.jwks_stats().ttl, Duration::from_secs(3600));
     assert_eq!(verifier.token_cache_len(), 1);
     // An emergency rotation: Okta removes the signing key at once.

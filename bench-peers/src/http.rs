@@ -21,6 +21,10 @@ pub const CONTENDERS: [&str; 5] = [
     "axum-jwks",
 ];
 
+/// Contenders a run can name with `--contenders` on top of [`CONTENDERS`], for diagnosis:
+/// tower-okta with the verified-token cache turned off.
+pub const EXTRA_CONTENDERS: [&str; 1] = ["tower-okta-nocache"];
+
 /// The peers among the contenders.
 pub const PEERS: [&str; 3] = ["jsonwebtoken", "jwt-authorizer", "axum-jwks"];
 

@@ -11,7 +11,7 @@ use aws_lc_rs::rsa::{KeyPair, KeySize};
 use aws_lc_rs::signature::KeyPair as _;
 use base64::Engine;
 use serde_json::{json, Map, Value};
-use tower_okta_bench_peers::http::{self, CONTENDERS, MODES};
+use tower_okta_bench_peers::http::{self, CONTENDERS, EXTRA_CONTENDERS, MODES};
 use tower_okta_mock::MockOkta;
 
 use crate::{Args, Result, B64};
@@ -26,6 +26,14 @@ struct Settings {
     modes: Vec<String>,
     contenders: Vec<String>,
     out: PathBuf,
+}
+
+/// The values of `--name` (comma-separated, each one of `all`), or `default` without it.
+fn list_or(args: &Args, name: &str, all: &[&str], default: &[&str]) -> Result<Vec<String>> {
+    if args.opt(name).is_none() {
+        return Ok(default.iter().map(|s| (*s).to_owned()).collect());
+    }
+    list(args, name, all)
 }
 
 fn list(args: &Args, name: &str, all: &[&str]) -> Result<Vec<String>> {
@@ -68,7 +76,12 @@ impl Settings {
             pool: at_least_one("pool", "60000")?,
             floor_iterations: at_least_one("floor-iterations", "2000")?,
             modes: list(args, "modes", &MODES)?,
-            contenders: list(args, "contenders", &CONTENDERS)?,
+            contenders: list_or(
+                args,
+                "contenders",
+                &[&CONTENDERS[..], &EXTRA_CONTENDERS[..]].concat(),
+                &CONTENDERS,
+            )?,
             out: args
                 .opt("out")
                 .map_or_else(http::results_path, PathBuf::from),

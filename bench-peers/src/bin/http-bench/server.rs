@@ -54,8 +54,8 @@ async fn serve(contender: &str, okta: &Okta, bind: SocketAddr) -> Result<()> {
             ready(addr);
             axum::serve(listener, app).await?;
         }
-        "tower-okta" => {
-            let app = tower_okta_app(okta).await?;
+        "tower-okta" | "tower-okta-nocache" => {
+            let app = tower_okta_app(okta, contender == "tower-okta").await?;
             ready(addr);
             axum::serve(listener, app).await?;
         }
@@ -98,10 +98,13 @@ async fn bare_me() -> axum::Json<Me> {
 // tower-okta, as in examples/axum.rs: the layer on the route, the `Claims` extractor; the
 // verifier with its default settings (only the issuer and client ID set).
 
-async fn tower_okta_app(okta: &Okta) -> Result<axum::Router> {
+async fn tower_okta_app(okta: &Okta, default_cache: bool) -> Result<axum::Router> {
     let mut builder = tower_okta::Verifier::builder()
         .issuer(&okta.issuer)
         .client_id(&okta.client_id);
+    if !default_cache {
+        builder = builder.without_token_cache();
+    }
     if okta.audience != okta.client_id {
         builder = builder.audience(&okta.audience);
     }
