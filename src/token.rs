@@ -42,8 +42,10 @@ fn split(token: &str, max_len: usize) -> Result<Compact<'_>, TokenError> {
     if token.len() > max_len {
         return Err(TokenError::TooLarge);
     }
-    let h = token.find('.').ok_or(TokenError::Malformed)?;
-    let p = h + 1 + token[h + 1..].find('.').ok_or(TokenError::Malformed)?;
+    // `.` is ASCII, so both positions are character boundaries (memchr: SIMD byte search).
+    let bytes = token.as_bytes();
+    let h = memchr::memchr(b'.', bytes).ok_or(TokenError::Malformed)?;
+    let p = h + 1 + memchr::memchr(b'.', &bytes[h + 1..]).ok_or(TokenError::Malformed)?;
     let compact = Compact {
         signing_input: &token[..p],
         header: &token[..h],

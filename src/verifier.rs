@@ -33,7 +33,7 @@ use crate::error::{AuthError, TokenError};
 use crate::introspect::Introspector;
 use crate::jwks::{Jwks, JwksStats};
 use crate::token;
-use crate::token_cache::TokenCache;
+use crate::token_cache::{KeyOrigin, TokenCache};
 use crate::validate::{self, Rules, TokenKind};
 
 /// Verifies Okta access tokens and ID tokens for one issuer.
@@ -91,9 +91,8 @@ impl fmt::Debug for Verifier {
 /// What the token cache and the layer need to know of a verified token.
 pub(crate) struct Verified<'a> {
     pub(crate) exp: i64,
-    /// Index of the token's issuer in `Inner::jwks`.
-    pub(crate) issuer: usize,
-    pub(crate) kid: &'a str,
+    /// The issuer's index in `Inner::jwks`, the `kid`, and the key cache's removal count.
+    pub(crate) key: KeyOrigin<'a>,
     pub(crate) binding: Binding,
 }
 
@@ -305,11 +304,9 @@ impl Verifier {
                 (Arc::new(claims), verified.binding)
             });
         };
-        let key_known = |issuer: usize, kid: &str| {
-            self.inner
-                .jwks
-                .get(issuer)
-                .is_some_and(|jwks| jwks.contains(kid, now_ms))
+        let key_known = |(issuer, kid, removals): KeyOrigin<'_>| {
+            let jwks = self.inner.jwks.get(issuer);
+            jwks.is_some_and(|jwks| jwks.still_has(kid, removals, now_ms))
         };
         if let Some(hit) = cache.get(token, kind, now_ms, key_known) {
             return Ok(hit);
@@ -324,7 +321,7 @@ impl Verifier {
                 token,
                 Arc::clone(&claims),
                 kind,
-                (verified.issuer, verified.kid, verified.binding.clone()),
+                (verified.key, verified.binding.clone()),
                 now_ms,
                 valid_until_ms,
             );
@@ -419,7 +416,9 @@ impl Verifier {
         }
 
         // 4. Key: the token's issuer selects the key source.
-        let Some(key) = inner.jwks[checked.issuer].cached(&kid, now_ms) else {
+        let jwks = &inner.jwks[checked.issuer];
+        let removals = jwks.removals();
+        let Some(key) = jwks.cached(&kid, now_ms) else {
             return Err(Pending::FetchKey {
                 issuer: checked.issuer,
                 kid: kid.into_owned(),
@@ -441,8 +440,7 @@ impl Verifier {
             typed,
             Verified {
                 exp: checked.exp,
-                issuer: checked.issuer,
-                kid: &kid,
+                key: (checked.issuer, &kid, removals),
                 binding,
             },
         ))

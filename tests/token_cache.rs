@@ -181,6 +181,56 @@ async fn a_removed_key_stops_cached_tokens_after_the_next_fetch() {
         .assert_invalid_token();
 }
 
+/// Key lookups made by full verifications (a token-cache hit makes none).
+fn lookups(verifier: &Verifier) -> u64 {
+    verifier.jwks_stats().cache_hits + verifier.jwks_stats().cache_misses
+}
+
+#[tokio::test]
+async fn fetches_keep_the_cached_tokens_of_the_keys_that_stay() {
+    let (okta, verifier, _clock) = setup().await;
+    let app = app(&verifier);
+    let first_kid = okta.signing_key().kid().to_owned();
+    let first = token(&okta, T0 + 3600);
+    verified_twice(&app, &first).await;
+    // A new key: the fetch its first token causes adds a key and removes none.
+    common::sign_with_a_new_key(&okta);
+    let second = token(&okta, T0 + 3600);
+    verified_twice(&app, &second).await;
+    assert_eq!(verifier.jwks_stats().fetches, 2);
+    let before = lookups(&verifier);
+    for t in [&first, &second] {
+        assert_eq!(
+            get_with_token(&app, "/api/me", t).await.status,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        lookups(&verifier),
+        before,
+        "both served from the token cache"
+    );
+    // A third key, and the first one leaves the set: the fetch removes it.
+    common::sign_with_a_new_key(&okta);
+    okta.unpublish_key(&first_kid);
+    let third = token(&okta, T0 + 3600);
+    assert_eq!(
+        get_with_token(&app, "/api/me", &third).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(verifier.jwks_stats().fetches, 3);
+    let before = lookups(&verifier);
+    // The second key stayed: its token is still a hit (its key checked in the set once more).
+    assert_eq!(
+        get_with_token(&app, "/api/me", &second).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(lookups(&verifier), before, "no full verification");
+    get_with_token(&app, "/api/me", &first)
+        .await
+        .assert_invalid_token();
+}
+
 #[tokio::test]
 async fn cached_access_tokens_are_not_served_to_the_id_token_layer() {
     let (okta, verifier, _clock) = setup().await;

@@ -11,6 +11,7 @@
 //!
 //! Timing reads the verifier's [`Clock`], so tests of cooldown, lifetime and backoff are exact.
 
+mod config;
 mod fetch;
 mod jwk;
 
@@ -20,6 +21,8 @@ use std::time::Duration;
 
 use reqwest::Url;
 
+pub(crate) use self::config::JwksConfig;
+pub use self::config::JwksStats;
 use self::fetch::{FetchError, Fetcher};
 pub use self::jwk::KeyError;
 #[cfg(feature = "__private")]
@@ -28,56 +31,6 @@ pub(crate) use self::jwk::{VerifyingKey, MAX_KEYS};
 use crate::algorithm::Algorithm;
 use crate::clock::Clock;
 use crate::error::AuthError;
-use crate::net::MAX_RESPONSE_BYTES;
-
-/// Settings of the JWKS fetcher and cache.
-#[derive(Debug, Clone)]
-pub(crate) struct JwksConfig {
-    pub(crate) connect_timeout: Duration,
-    pub(crate) timeout: Duration,
-    pub(crate) max_response_bytes: usize,
-    pub(crate) cooldown: Duration,
-    pub(crate) min_ttl: Duration,
-    pub(crate) max_ttl: Duration,
-    pub(crate) retry_initial: Duration,
-    pub(crate) retry_max: Duration,
-}
-
-impl Default for JwksConfig {
-    fn default() -> Self {
-        JwksConfig {
-            connect_timeout: Duration::from_secs(2),
-            timeout: Duration::from_secs(5),
-            max_response_bytes: MAX_RESPONSE_BYTES,
-            cooldown: Duration::from_secs(30),
-            min_ttl: Duration::from_secs(5 * 60),
-            max_ttl: Duration::from_secs(60 * 60),
-            retry_initial: Duration::from_secs(1),
-            retry_max: Duration::from_secs(10),
-        }
-    }
-}
-
-/// Fetch counters, for users' metrics.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct JwksStats {
-    /// JWKS fetches attempted.
-    pub fetches: u64,
-    /// Fetches that failed.
-    pub failures: u64,
-    /// Requests for an unknown `kid` answered from the cooldown without a fetch.
-    pub cooldown_hits: u64,
-    /// Keys in the current set.
-    pub keys: u64,
-    /// Key lookups answered from the cache.
-    pub cache_hits: u64,
-    /// Key lookups that missed the cache (each may wait for a fetch, or hit the cooldown).
-    pub cache_misses: u64,
-    /// Lifetime of the current set: its `Cache-Control: max-age`, clamped (zero before the first
-    /// successful fetch).
-    pub ttl: Duration,
-}
 
 #[derive(Debug)]
 struct FetchState {
@@ -112,7 +65,13 @@ pub(crate) struct Jwks {
     issuer: String,
     fetcher: Fetcher,
     config: JwksConfig,
-    keys: moka::sync::Cache<String, Arc<VerifyingKey>>,
+    /// Keyed by `kid` with a seeded fast hash (foldhash): only keys from the issuer's set are
+    /// inserted, so lookups of made-up `kid`s only probe.
+    keys: moka::sync::Cache<String, Arc<VerifyingKey>, foldhash::fast::RandomState>,
+    /// How many fetches removed keys from the set so far: a verified-token cache entry that
+    /// recorded this count before its key was looked up knows its key is still there while the
+    /// count is the same, without a lookup ([`Jwks::still_has`]).
+    removals: AtomicU64,
     state: tokio::sync::Mutex<FetchState>,
     clock: Arc<dyn Clock>,
     /// When a background refresh is due, in clock milliseconds.
@@ -158,7 +117,8 @@ impl Jwks {
             config,
             keys: moka::sync::Cache::builder()
                 .max_capacity(MAX_KEYS as u64 * 2)
-                .build(),
+                .build_with_hasher(foldhash::fast::RandomState::default()),
+            removals: AtomicU64::new(0),
             state: tokio::sync::Mutex::new(FetchState {
                 kids: Vec::new(),
                 last_ok: false,
@@ -212,6 +172,23 @@ impl Jwks {
             self.refresh_if_due(now_ms);
         }
         known
+    }
+
+    /// The count of fetches that removed keys ([`still_has`](Self::still_has)); read it before
+    /// looking the key up, so that a removal racing with the lookup changes it.
+    pub(crate) fn removals(&self) -> u64 {
+        self.removals.load(Ordering::Acquire)
+    }
+
+    /// True if the key `kid`, found in the set when [`removals`](Self::removals) was
+    /// `removals_then`, is still in it: no lookup while no fetch has removed a key since, else
+    /// [`contains`](Self::contains).
+    pub(crate) fn still_has(self: &Arc<Self>, kid: &str, removals_then: u64, now_ms: i64) -> bool {
+        if self.removals() == removals_then {
+            self.refresh_if_due(now_ms);
+            return true;
+        }
+        self.contains(kid, now_ms)
     }
 
     /// The key for `kid` after at most one (shared) fetch.
@@ -362,6 +339,10 @@ impl Jwks {
                         self.keys.invalidate(old);
                         removed += 1;
                     }
+                }
+                if removed > 0 {
+                    // After the invalidations: whoever reads the new count finds them done.
+                    self.removals.fetch_add(1, Ordering::Release);
                 }
                 if !state.kids.is_empty() && (added > 0 || removed > 0) {
                     tracing::info!(issuer = %self.issuer, added, removed, "JWKS key rotation");
