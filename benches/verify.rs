@@ -21,8 +21,11 @@
 //! - `concurrent`: verifications per second on a multi-thread runtime with 1, 2 and all available
 //!   workers (`threads/N`, one iteration = one verification), requests through the layer on
 //!   the same worker counts with the verified-token cache off and on (`layer_cache_off/N`,
-//!   `layer_cache_on/N`: every request after the first a hit, so moka's read path is what
-//!   scales), the report giving each as a speed-up over one worker; and an unknown-kid storm: 10,000
+//!   `layer_cache_on/N`: every request after the first a hit on the same entry, so moka's read
+//!   path is what scales; `layer_cache_on_tokens/N`: hits too, each worker's task sending its
+//!   own user's token), and the router without the layer (`bare_router/N`: how far requests
+//!   of that size scale on the machine at all), the report giving each as a speed-up over one
+//!   worker; and an unknown-kid storm: 10,000
 //!   concurrent verifications of a token whose `kid` the verifier has never seen
 //!   (`unknown_kid_storm_10k`); each storm prints the mock's key fetch count (must be 1);
 //! - `cache_hit`: a request through the layer with the verified-token cache on and the token
@@ -358,7 +361,7 @@ fn layer(c: &mut Criterion) {
 fn layer_concurrently(
     rt: &Runtime,
     app: &Router,
-    token: &str,
+    tokens: &[String],
     workers: usize,
     iters: u64,
 ) -> Duration {
@@ -366,9 +369,10 @@ fn layer_concurrently(
     let start = Instant::now();
     rt.block_on(async {
         let tasks: Vec<_> = (0..workers)
-            .map(|_| {
+            .map(|task| {
                 let app = app.clone();
-                let request = authorized_request(token);
+                // Task `i` sends `tokens[i % len]`: one token for all, or one token per task.
+                let request = authorized_request(&tokens[task % tokens.len()]);
                 tokio::spawn(async move {
                     for _ in 0..per_task {
                         let response = app.clone().oneshot(request()).await.expect("infallible");
@@ -441,25 +445,49 @@ fn concurrent(c: &mut Criterion) {
         .mock_rt
         .block_on(async { fx.okta.verifier_builder().build() })
         .expect("verifier builds");
-    for (name, verifier) in [
-        ("layer_cache_off", &fx.verifier),
-        ("layer_cache_on", &cached),
-    ] {
-        let app = Router::new()
+    // One token per task (a user each): hits on `n` entries rather than all on one.
+    let per_task_tokens: Vec<String> = (0..available)
+        .map(|i| {
+            let user = format!("user{i}@example.com");
+            let token = fx.okta.access_token_builder();
+            let token = token
+                .claim("sub", user.as_str())
+                .claim("groups", ["Everyone"]);
+            token.build()
+        })
+        .collect();
+    let one_token = std::slice::from_ref(&fx.token);
+    let bare_router = Router::new().route("/api/me", get(bare));
+    let layered = |verifier: &Verifier| {
+        Router::new()
             .route("/api/me", get(me))
-            .route_layer(verifier.layer());
+            .route_layer(verifier.layer())
+    };
+    for (name, app, tokens) in [
+        ("bare_router", bare_router, one_token),
+        ("layer_cache_off", layered(&fx.verifier), one_token),
+        ("layer_cache_on", layered(&cached), one_token),
+        (
+            "layer_cache_on_tokens",
+            layered(&cached),
+            &per_task_tokens[..],
+        ),
+    ] {
         for &n in &workers {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(n)
                 .enable_all()
                 .build()
                 .expect("runtime");
-            let first = rt
-                .block_on(app.clone().oneshot(authorized_request(&fx.token)()))
-                .expect("infallible");
-            assert_eq!(first.status(), StatusCode::OK);
+            // Twice each: the token cache makes an entry on a token's second verification.
+            for token in tokens.iter().chain(tokens) {
+                let first = rt
+                    .block_on(app.clone().oneshot(authorized_request(token)()))
+                    .expect("infallible");
+                assert_eq!(first.status(), StatusCode::OK);
+            }
             group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
-                b.iter_custom(|iters| layer_concurrently(&rt, &app, &fx.token, n, iters));
+                b.iter_custom(|iters| layer_concurrently(&rt, &app, tokens, n, iters));
             });
         }
     }
