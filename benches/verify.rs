@@ -48,8 +48,9 @@
 //! Every group but `cache_hit` and `concurrent/layer_cache_on` measures full verification: the
 //! fixture's verifier has the verified-token cache (on by default) turned off.
 //!
-//! After the criterion groups, an interleaved check measures the floor, `verify`, the bare router
-//! and the layer in alternation (100 rounds of 100 calls each) and prints the per-round times as
+//! After the criterion groups, an interleaved check measures the floor, `verify`, the bare router,
+//! the layer and a verified-token cache hit through the layer (`cache_hit`: the default settings,
+//! the token cached) in alternation (100 rounds of 100 calls each) and prints the per-round times as
 //! one `interleaved: {json}` line (name `main`), from which the report takes per-round ratios and
 //! their median: robust to the load changes of a shared machine. A second check (name `dpop`)
 //! does the same for the RSA floor on the bound token (`floor`), `floor_es256`, the bare router
@@ -880,6 +881,18 @@ fn interleaved_main() {
     let bare_router = Router::new().route("/api/me", get(bare));
     let request = authorized_request(&fx.token);
     let token = fx.token.as_str();
+    // The verified-token cache on (the default settings), the token cached: every call a hit.
+    let cached = fx.okta.verifier_builder().build().expect("verifier builds");
+    fx.mock_rt
+        .block_on(cached.refresh_keys())
+        .expect("keys fetched");
+    let with_cache = Router::new()
+        .route("/api/me", get(me))
+        .route_layer(cached.layer());
+    for _ in 0..2 {
+        let response = rt.block_on(with_cache.clone().oneshot(request()));
+        assert_eq!(response.expect("infallible").status(), StatusCode::OK);
+    }
     interleaved(
         "main",
         &mut [
@@ -896,6 +909,9 @@ fn interleaved_main() {
             }),
             ("with_layer", &mut || {
                 black_box(rt.block_on(with_layer.clone().oneshot(request())).ok());
+            }),
+            ("cache_hit", &mut || {
+                black_box(rt.block_on(with_cache.clone().oneshot(request())).ok());
             }),
         ],
     );
