@@ -1402,8 +1402,9 @@ fn main() -> Result<()> {
         if let Some((note, before)) = breakdown_before(&paths.root) {
             let _ = write!(
                 md,
-                "\n### Before and after\n\n{note} Each ratio is to the floor of its own run \
-                 (`{BEFORE_FILE}`).\n\n{}",
+                "\n### Before and after\n\n{note} Each `/ floor` ratio is to the floor of its \
+                 own run (`{BEFORE_FILE}`): those are the columns to compare, since the machine's \
+                 speed varies between runs (the floor's own row shows by how much).\n\n{}",
                 steps_table(&results, &before)
             );
         }
