@@ -570,24 +570,25 @@ fn unknown_kid_storm(c: &mut Criterion, workers: usize) {
     group.finish();
 }
 
+/// `GET /api/me` through a layer with the default settings (the verified-token cache on:
+/// 10,000 entries, 5 min), its keys fetched.
+fn cached_router(fx: &Fixture) -> Router {
+    let cached = fx.okta.verifier_builder().build().expect("verifier builds");
+    fx.mock_rt
+        .block_on(cached.refresh_keys())
+        .expect("keys fetched");
+    Router::new()
+        .route("/api/me", get(me))
+        .route_layer(cached.layer())
+}
+
 /// The verified-token cache (`VerifierBuilder::token_cache`; target: a hit <= 1 us). Only the
 /// layer uses it (`verify_*` always verify), so a hit is measured as a request through the layer
 /// whose token is cached, next to the bare router of the same group; the report subtracts it.
 fn cache_hit(c: &mut Criterion) {
     let fx = fixture();
     let rt = current_thread();
-    let cached = fx
-        .okta
-        .verifier_builder()
-        // The default settings: the cache is on (10,000 entries, 5 min).
-        .build()
-        .expect("verifier builds");
-    fx.mock_rt
-        .block_on(cached.refresh_keys())
-        .expect("keys fetched");
-    let with_cache = Router::new()
-        .route("/api/me", get(me))
-        .route_layer(cached.layer());
+    let with_cache = cached_router(fx);
     let bare_router = Router::new().route("/api/me", get(bare));
     let request = authorized_request(&fx.token);
     for app in [&with_cache, &bare_router] {
@@ -882,13 +883,7 @@ fn interleaved_main() {
     let request = authorized_request(&fx.token);
     let token = fx.token.as_str();
     // The verified-token cache on (the default settings), the token cached: every call a hit.
-    let cached = fx.okta.verifier_builder().build().expect("verifier builds");
-    fx.mock_rt
-        .block_on(cached.refresh_keys())
-        .expect("keys fetched");
-    let with_cache = Router::new()
-        .route("/api/me", get(me))
-        .route_layer(cached.layer());
+    let with_cache = cached_router(fx);
     for _ in 0..2 {
         let response = rt.block_on(with_cache.clone().oneshot(request()));
         assert_eq!(response.expect("infallible").status(), StatusCode::OK);
