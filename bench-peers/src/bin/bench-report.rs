@@ -31,10 +31,11 @@ use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde_json::Value;
 use tower_okta_bench_peers::http;
+use tower_okta_bench_peers::machine::{cpu_model, load_average, utc_now};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
@@ -917,25 +918,6 @@ fn svg(rows: &[&Row], title: &str, subtitle: &str) -> String {
     s
 }
 
-/// `YYYY-MM-DD HH:MM UTC` from the system clock (civil-from-days, no date crate).
-fn utc_now() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let (hh, mm) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02} UTC")
-}
-
 fn command_output(program: &str, args: &[&str]) -> Option<String> {
     let out = Command::new(program).args(args).output().ok()?;
     out.status
@@ -951,30 +933,13 @@ struct Machine {
 }
 
 fn machine() -> Machine {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map_or_else(|| "unknown".to_owned(), |(_, v)| v.trim().to_owned());
     Machine {
         nproc: command_output("nproc", &[]).unwrap_or_else(|| {
             std::thread::available_parallelism().map_or_else(|_| "?".to_owned(), |n| n.to_string())
         }),
-        cpu,
+        cpu: cpu_model(),
         rustc: command_output("rustc", &["-V"]).unwrap_or_else(|| "unknown".to_owned()),
-        load: std::fs::read_to_string("/proc/loadavg")
-            .ok()
-            .and_then(|l| {
-                let mut parts = l.split_whitespace();
-                Some(format!(
-                    "{} {} {}",
-                    parts.next()?,
-                    parts.next()?,
-                    parts.next()?
-                ))
-            })
-            .unwrap_or_else(|| "unknown".to_owned()),
+        load: load_average(),
     }
 }
 
