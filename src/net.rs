@@ -101,18 +101,24 @@ pub(crate) async fn post_form(
     url: &Url,
     form: &[(&str, &str)],
 ) -> Result<reqwest::Response, reqwest::Error> {
+    with_form(http.post(url.clone()), form).send().await
+}
+
+/// `request` with `form` as its `application/x-www-form-urlencoded` body, asking for JSON.
+pub(crate) fn with_form(
+    request: reqwest::RequestBuilder,
+    form: &[(&str, &str)],
+) -> reqwest::RequestBuilder {
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
-    http.post(url.clone())
+    request
         .header(
             http::header::CONTENT_TYPE,
             "application/x-www-form-urlencoded",
         )
         .header(http::header::ACCEPT, "application/json")
         .body(body)
-        .send()
-        .await
 }
 
 /// How long to wait after a 429 from Okta: until `X-Rate-Limit-Reset` (epoch seconds; Okta's

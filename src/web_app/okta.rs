@@ -6,7 +6,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{ClientAuth, Inner, OktaErrorCode, WebAppError};
-use crate::net::read_capped;
+use crate::net::{read_capped, with_form};
 
 /// The largest token response read.
 const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
@@ -89,16 +89,8 @@ impl Inner {
                 pairs.push(("client_assertion", assertion));
             }
         }
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs.iter().map(|(k, v)| (*k, v.as_str())))
-            .finish();
-        request
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded",
-            )
-            .header(http::header::ACCEPT, "application/json")
-            .body(body)
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        with_form(request, &pairs)
             .send()
             .await
             .map_err(|_| WebAppError::Unavailable)

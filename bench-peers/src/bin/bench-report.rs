@@ -34,7 +34,7 @@ use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
 use serde_json::Value;
-use tower_okta_bench_peers::http;
+use tower_okta_bench_peers::http::{self, median};
 use tower_okta_bench_peers::machine::{cpu_model, load_average, utc_now};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
@@ -633,20 +633,6 @@ fn parse_interleaved(lines: &[String]) -> Interleaved {
         out.insert(name.to_owned(), cases);
     }
     out
-}
-
-fn median(mut values: Vec<f64>) -> Option<f64> {
-    values.retain(|v| v.is_finite());
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let mid = values.len() / 2;
-    Some(if values.len().is_multiple_of(2) {
-        (values[mid - 1] + values[mid]) / 2.0
-    } else {
-        values[mid]
-    })
 }
 
 /// The median over the rounds of `f` applied to each round's times of `cases`.
