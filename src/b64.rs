@@ -39,6 +39,15 @@ pub(crate) enum Inline<const N: usize> {
     Heap(Vec<u8>),
 }
 
+/// The length only: the bytes are a token's or a proof's.
+impl<const N: usize> std::fmt::Debug for Inline<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inline")
+            .field("len", &self.bytes().len())
+            .finish()
+    }
+}
+
 impl<const N: usize> Inline<N> {
     /// Strict base64url decode of one part into this buffer (onto the heap if it does not fit).
     pub(crate) fn decode(&mut self, part: &str) -> Result<(), TokenError> {

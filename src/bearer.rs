@@ -118,23 +118,45 @@ pub(crate) fn credentials<'r>(
     Ok((scheme, token))
 }
 
-/// The DPoP proof of a request: exactly one `DPoP` header holding one compact JWS (base64url
-/// characters and dots, nothing else). Its contents are checked by the verifier.
+/// The DPoP proof of a request: exactly one `DPoP` header, not empty, UTF-8. Its characters are
+/// not scanned here: the verifier's strict parser refuses anything but a compact JWS (base64url
+/// and two dots), and the layer calls [`is_jws`] only then, to answer 400 rather than 401 for a
+/// header that is not even a JWS (as for the `Authorization` credential, [`bearer_candidate`]).
 pub(crate) fn dpop_proof(headers: &HeaderMap) -> Result<&str, AuthError> {
-    let mut values = headers.get_all("dpop").iter();
+    let mut values = headers.get_all(&DPOP).iter();
     let Some(value) = values.next() else {
         return Err(RequestError::MissingDpopProof.into());
     };
     if values.next().is_some() {
         return Err(RequestError::MultipleDpopHeaders.into());
     }
-    let proof = value.to_str().unwrap_or_default();
-    let jws_chars = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
-    if proof.is_empty() || !proof.bytes().all(jws_chars) {
+    let proof = std::str::from_utf8(value.as_bytes())
+        .map_err(|_| AuthError::from(RequestError::MalformedDpopHeader))?;
+    if proof.is_empty() {
         return Err(RequestError::MalformedDpopHeader.into());
     }
     Ok(proof)
 }
+
+/// True if `proof` has only the characters of a compact JWS: the base64url alphabet and `.`.
+pub(crate) fn is_jws(proof: &str) -> bool {
+    proof.bytes().all(|b| JWS_CHARS[usize::from(b)])
+}
+
+/// The `DPoP` request header (RFC 9449 section 4.1).
+static DPOP: http::HeaderName = http::HeaderName::from_static("dpop");
+
+/// The characters of a compact JWS: the base64url alphabet and `.`.
+static JWS_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.');
+        b += 1;
+    }
+    table
+};
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
 pub(crate) fn is_b64token(token: &str) -> bool {
@@ -229,13 +251,22 @@ mod tests {
         );
         headers.insert("dpop", HeaderValue::from_static("a.b.c"));
         assert_eq!(dpop_proof(&headers), Ok("a.b.c"));
-        for bad in ["", "a.b c", "a.b.c=", "a+b"] {
+        assert!(is_jws("a.b.c") && is_jws("aZ09-_.x"));
+        headers.insert("dpop", HeaderValue::from_static(""));
+        assert_eq!(
+            dpop_proof(&headers),
+            Err(RequestError::MalformedDpopHeader.into())
+        );
+        headers.insert("dpop", HeaderValue::from_bytes(b"a.b\xff").unwrap());
+        assert_eq!(
+            dpop_proof(&headers),
+            Err(RequestError::MalformedDpopHeader.into())
+        );
+        // Other characters reach the parser, which refuses them; `is_jws` then makes it a 400.
+        for bad in ["a.b c", "a.b.c=", "a+b", "a/b"] {
             headers.insert("dpop", HeaderValue::from_str(bad).unwrap());
-            assert_eq!(
-                dpop_proof(&headers),
-                Err(RequestError::MalformedDpopHeader.into()),
-                "{bad:?}"
-            );
+            assert_eq!(dpop_proof(&headers), Ok(bad));
+            assert!(!is_jws(bad), "{bad:?}");
         }
         headers.insert("dpop", HeaderValue::from_static("a.b.c"));
         headers.append("dpop", HeaderValue::from_static("a.b.c"));

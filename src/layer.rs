@@ -14,7 +14,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Instrument;
 
-use crate::bearer::{credentials, dpop_proof, is_b64token, is_preflight, Scheme};
+use crate::bearer::{credentials, dpop_proof, is_b64token, is_jws, is_preflight, Scheme};
 use crate::claims::{AccessClaims, Anonymous, IdClaims};
 use crate::decode::Decoder;
 use crate::dpop::{check_binding, Binding, CheckedProof, Dpop};
@@ -301,7 +301,13 @@ where
                 answer.dpop_used = true;
                 let checked = dpop_proof(req.headers()).and_then(|proof| {
                     let request = (req.method(), req.uri(), req.headers());
-                    self.verifier.dpop().check(request, proof, token)
+                    let checked = self.verifier.dpop().check(request, proof, token);
+                    // A header that is not even a compact JWS is a malformed request (400),
+                    // whatever else is wrong with it (such a proof never parses).
+                    checked.map_err(|error| match is_jws(proof) {
+                        true => error,
+                        false => RequestError::MalformedDpopHeader.into(),
+                    })
                 });
                 match checked {
                     Ok(checked) => Some(checked),

@@ -31,7 +31,7 @@ pub fn parse_dpop_proof(proof: &str) -> Result<(String, bool), crate::DpopError>
     let parsed = proof::parse(proof, &DpopAlgorithm::ALL)?;
     let key = crate::dpop::import_key(&parsed)?;
     let verified = key
-        .verify(parsed.signing_input.as_bytes(), &parsed.signature)
+        .verify(parsed.signing_input.as_bytes(), parsed.signature.bytes())
         .is_ok();
     Ok((key.thumbprint, verified))
 }

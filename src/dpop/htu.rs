@@ -17,9 +17,32 @@ pub(crate) enum Origin {
     Request { https: bool, trust_forwarded: bool },
 }
 
+/// True if a proof's `htu` names the request's URL: both normalised are equal (and the request
+/// names a usable host).
+///
+/// Most proofs carry the URL exactly as the request's own (`https://api.example.com/api/me`):
+/// when the request's URL is already in normal form (see [`is_normal`]) it is compared as it
+/// is, so that only an `htu` spelled differently goes through the URL parser.
+pub(crate) fn matches(origin: &Origin, uri: &Uri, headers: &HeaderMap, htu: &str) -> bool {
+    let Some(raw) = raw_request_url(origin, uri, headers) else {
+        return false;
+    };
+    if is_normal(&raw) {
+        // `normalize(&raw) == Some(raw)`: an identical `htu` normalises to it too.
+        return htu == raw || normalize(htu).is_some_and(|htu| htu == raw);
+    }
+    normalize(&raw).is_some_and(|url| normalize(htu).is_some_and(|htu| htu == url))
+}
+
 /// The normalised URL of a request, for comparing with a proof's `htu`; `None` if the request
 /// names no usable host.
+#[cfg(test)]
 pub(crate) fn request_url(origin: &Origin, uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    normalize(&raw_request_url(origin, uri, headers)?)
+}
+
+/// The request's URL as the origin and the request give it, not normalised yet.
+fn raw_request_url(origin: &Origin, uri: &Uri, headers: &HeaderMap) -> Option<String> {
     let path = uri.path();
     let url = match origin {
         Origin::Fixed(origin) => format!("{origin}{path}"),
@@ -47,7 +70,7 @@ pub(crate) fn request_url(origin: &Origin, uri: &Uri, headers: &HeaderMap) -> Op
             format!("{scheme}://{host}{path}")
         }
     };
-    normalize(&url)
+    Some(url)
 }
 
 fn host_header(headers: &HeaderMap) -> Option<String> {
@@ -106,6 +129,54 @@ pub(crate) fn normalize(url: &str) -> Option<String> {
     }
     normalize_percent(parsed.path(), &mut out);
     Some(out)
+}
+
+/// True only for a URL that [`normalize`] returns unchanged: `http` or `https`, a lower-case
+/// domain name of letters, digits, `-` and `.` (no empty label, no IDNA `xn--` label, the last
+/// label starting with a letter, so never an IP address), an optional port that is not the
+/// scheme's default (digits, no leading zero, at most 65535), and a path of `/`-separated
+/// segments of unreserved characters without `.` or `..` segments. Conservative: a URL it
+/// refuses may still be normal; the property tests check that every URL it accepts is.
+fn is_normal(url: &str) -> bool {
+    let (rest, default_port) = if let Some(rest) = url.strip_prefix("https://") {
+        (rest, "443")
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        (rest, "80")
+    } else {
+        return false;
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with("xn--")
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let host_ok = host.split('.').all(label_ok)
+        && host
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| last.starts_with(|c: char| c.is_ascii_lowercase()));
+    let port_ok = port.is_none_or(|port| {
+        !port.starts_with('0')
+            && port != default_port
+            && port.len() <= 5
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u16>().is_ok()
+    });
+    let segment_ok = |segment: &str| {
+        segment != "."
+            && segment != ".."
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+    };
+    host_ok && port_ok && path.starts_with('/') && path[1..].split('/').all(segment_ok)
 }
 
 /// Appends `path` with its percent-encodings normalised: unreserved characters decoded, the
@@ -176,6 +247,88 @@ mod tests {
         for refused in ["/api/me", "ftp://a/b", "https://user@a/b", "not a url"] {
             assert_eq!(norm(refused), None, "{refused}");
         }
+    }
+
+    #[test]
+    fn urls_already_normal_are_recognised_conservatively() {
+        for normal in [
+            "https://api.example.com/api/me",
+            "http://api.test/",
+            "http://localhost:3000/a//b/c.d/~x_y-z",
+            "https://a-b.c1/",
+        ] {
+            assert!(is_normal(normal), "{normal}");
+            assert_eq!(normalize(normal).as_deref(), Some(normal));
+        }
+        for not_normal in [
+            "https://API.example.com/api/me",
+            "https://api.example.com:443/api/me",
+            "https://api.example.com",
+            "https://api.example.com/api/./me",
+            "https://api.example.com/api/%6De",
+            "https://api.example.com/api/me?x=1",
+            "https://127.0.0.1/api/me",
+            "https://xn--nxasmq6b.com/",
+            "https://a..b/",
+            "https://a:080/",
+            "https://a:65536/",
+            "ftp://a/b",
+        ] {
+            assert!(!is_normal(not_normal), "{not_normal}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// `is_normal` never accepts a URL that `normalize` would change or refuse.
+        #[test]
+        fn what_is_normal_normalises_to_itself(
+            url in proptest::prop_oneof![
+                // Anything URL-like...
+                "(https?|HTTPS?|ftp)://((xn--)?[a-z0-9A-Z-]{0,4}\\.){0,3}(xn--)?[a-z0-9A-Z-]{0,5}(:[0-9]{0,6})?(/[a-zA-Z0-9._~%-]{0,4}){0,4}",
+                // ...and URLs close to normal form, so that many are.
+                "https?://((xn--)?[a-z0-9-]{1,4}\\.){0,3}(xn--)?[a-z][a-z0-9-]{0,4}(:[0-9]{1,6})?(/[a-z0-9._~-]{0,4}){1,4}",
+            ]
+        ) {
+            if is_normal(&url) {
+                let normalized = normalize(&url);
+                proptest::prop_assert_eq!(normalized.as_deref(), Some(url.as_str()));
+            }
+        }
+    }
+
+    #[test]
+    fn an_htu_matches_the_request_however_either_is_spelled() {
+        let uri: Uri = "/api/me".parse().unwrap();
+        let plain = Origin::Request {
+            https: false,
+            trust_forwarded: false,
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, "api.test".parse().unwrap());
+        for htu in [
+            "http://api.test/api/me",
+            "HTTP://API.TEST:80/api/./me",
+            "http://api.test/api/%6De?x=1",
+        ] {
+            assert!(matches(&plain, &uri, &headers, htu), "{htu}");
+        }
+        for htu in ["http://api.test/api/you", "https://api.test/api/me", "x"] {
+            assert!(!matches(&plain, &uri, &headers, htu), "{htu}");
+        }
+        // A request URL that is not in normal form is normalised before the comparison.
+        headers.insert(HOST, "API.test:80".parse().unwrap());
+        assert!(matches(&plain, &uri, &headers, "http://api.test/api/me"));
+        assert!(!matches(&plain, &uri, &headers, "http://api.test/api/you"));
+        // No usable host: nothing matches, not even the same text.
+        headers.insert(HOST, "user@api.test".parse().unwrap());
+        assert!(!matches(
+            &plain,
+            &uri,
+            &headers,
+            "http://user@api.test/api/me"
+        ));
+        assert!(!matches(&plain, &uri, &HeaderMap::new(), "http:///api/me"));
     }
 
     #[test]

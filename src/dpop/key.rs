@@ -114,10 +114,11 @@ impl ProofKey {
         if jwk.private {
             return Err(DpopError::PrivateKey);
         }
+        // Strict base64url (SIMD; as strict as `STRICT_B64`: no padding, zero trailing bits).
         let decode = |member: &Option<String>| {
             member
                 .as_deref()
-                .and_then(|m| STRICT_B64.decode(m).ok())
+                .and_then(|m| crate::b64::decode(m).ok())
                 .ok_or(DpopError::InvalidKey)
         };
         match (alg, jwk.kty.as_deref()) {
@@ -137,11 +138,15 @@ impl ProofKey {
                 point.push(0x04);
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
-                let thumbprint = thumbprint(&format!(
-                    r#"{{"crv":"{crv}","kty":"EC","x":"{}","y":"{}"}}"#,
+                let thumbprint = thumbprint(&[
+                    r#"{"crv":""#,
+                    crv,
+                    r#"","kty":"EC","x":""#,
                     jwk.x.as_deref().unwrap_or_default(),
-                    jwk.y.as_deref().unwrap_or_default()
-                ));
+                    r#"","y":""#,
+                    jwk.y.as_deref().unwrap_or_default(),
+                    r#""}"#,
+                ]);
                 Ok(ProofKey {
                     verify: Verify::Ec(UnparsedPublicKey::new(verify_alg, point)),
                     thumbprint,
@@ -164,11 +169,13 @@ impl ProofKey {
                     DpopAlgorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
                     _ => &signature::RSA_PSS_2048_8192_SHA256,
                 };
-                let thumbprint = thumbprint(&format!(
-                    r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+                let thumbprint = thumbprint(&[
+                    r#"{"e":""#,
                     jwk.e.as_deref().unwrap_or_default(),
-                    jwk.n.as_deref().unwrap_or_default()
-                ));
+                    r#"","kty":"RSA","n":""#,
+                    jwk.n.as_deref().unwrap_or_default(),
+                    r#""}"#,
+                ]);
                 Ok(ProofKey {
                     verify: Verify::Rsa(RsaPublicKeyComponents { n, e }, params),
                     thumbprint,
@@ -188,14 +195,29 @@ impl ProofKey {
     }
 }
 
-/// base64url(SHA-256(`canonical`)): the thumbprint of a JWK in its RFC 7638 canonical form.
-fn thumbprint(canonical: &str) -> String {
-    STRICT_B64.encode(digest::digest(&digest::SHA256, canonical.as_bytes()))
+/// base64url(SHA-256(`canonical`)): the thumbprint of a JWK in its RFC 7638 canonical form,
+/// given in pieces (hashed one after the other, not joined first).
+fn thumbprint(canonical: &[&str]) -> String {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    for piece in canonical {
+        ctx.update(piece.as_bytes());
+    }
+    STRICT_B64.encode(ctx.finish())
 }
 
 /// base64url(SHA-256(token)): a proof's `ath` for an access token (RFC 9449 section 4.2).
+#[cfg(test)]
 pub(crate) fn access_token_hash(token: &str) -> String {
     STRICT_B64.encode(digest::digest(&digest::SHA256, token.as_bytes()))
+}
+
+/// True if `ath` is base64url(SHA-256(token)) (encoded into a stack buffer, not a `String`).
+pub(crate) fn is_access_token_hash(ath: &str, token: &str) -> bool {
+    let mut encoded = [0u8; 43];
+    let digest = digest::digest(&digest::SHA256, token.as_bytes());
+    STRICT_B64
+        .encode_slice(digest, &mut encoded)
+        .is_ok_and(|len| encoded.get(..len) == Some(ath.as_bytes()))
 }
 
 #[cfg(test)]
@@ -298,5 +320,9 @@ mod tests {
         assert!("none".parse::<DpopAlgorithm>().is_err());
         assert!("es256".parse::<DpopAlgorithm>().is_err());
         assert_eq!(access_token_hash("x").len(), 43);
+        assert!(is_access_token_hash(&access_token_hash("x"), "x"));
+        assert!(!is_access_token_hash(&access_token_hash("x"), "y"));
+        assert!(!is_access_token_hash(&access_token_hash("x")[..42], "x"));
+        assert!(!is_access_token_hash("", "x"));
     }
 }

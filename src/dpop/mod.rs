@@ -15,6 +15,7 @@ mod htu;
 mod key;
 mod nonce;
 pub(crate) mod proof;
+mod replay;
 
 use std::fmt;
 use std::sync::Arc;
@@ -29,8 +30,9 @@ pub use key::DpopAlgorithm;
 use crate::clock::Clock;
 use crate::error::{AuthError, ConfigError};
 use htu::Origin;
-use key::{access_token_hash, ProofKey};
+use key::{is_access_token_hash, ProofKey};
 use nonce::Nonces;
+use replay::ReplayCache;
 
 /// The DPoP key a verified token is bound to (its `cnf.jkt`), if any.
 pub(crate) type Binding = Option<Arc<str>>;
@@ -147,7 +149,7 @@ impl DpopOptions {
     }
 
     /// How many proof `jti`s are remembered (100,000 by default). Size it to hold every DPoP
-    /// request of two proof windows: past it, the least recently used are forgotten first.
+    /// request of two proof windows: past it, the oldest are forgotten first.
     pub fn replay_cache_size(mut self, max_entries: u64) -> Self {
         self.replay_cache_size = max_entries;
         self
@@ -226,16 +228,17 @@ impl DpopOptions {
             .map(|a| a.as_str())
             .collect::<Vec<_>>()
             .join(" ");
-        let window = self.proof_window;
+        let window_secs = i64::try_from(self.proof_window.as_secs()).unwrap_or(300);
+        let replay_lifetime_ms = (window_secs * 2 + 1) * 1000;
         Ok(DpopVerifier {
             algorithms,
             challenge_algs,
-            window_secs: i64::try_from(window.as_secs()).unwrap_or(300),
-            replay: moka::sync::Cache::builder()
-                .max_capacity(self.replay_cache_size)
-                .time_to_live(window * 2 + Duration::from_secs(1))
-                .eviction_policy(moka::policy::EvictionPolicy::lru())
-                .build(),
+            window_secs,
+            replay: ReplayCache::new(
+                self.replay_cache_size,
+                replay_lifetime_ms,
+                clock.now_millis(),
+            ),
             nonces,
             origin,
             clock,
@@ -257,7 +260,7 @@ fn external_origin(origin: &str) -> Result<String, ConfigError> {
 }
 
 /// The key of a parsed proof.
-pub(crate) fn import_key(proof: &proof::Proof) -> Result<ProofKey, DpopError> {
+pub(crate) fn import_key(proof: &proof::Proof<'_>) -> Result<ProofKey, DpopError> {
     ProofKey::import(&proof.jwk, proof.alg)
 }
 
@@ -268,6 +271,8 @@ pub(crate) struct CheckedProof {
     pub(crate) jkt: String,
     /// SHA-256 of the thumbprint and the `jti`: the replay cache's key.
     replay_key: [u8; 32],
+    /// The clock's milliseconds when the proof was checked.
+    checked_ms: i64,
 }
 
 /// The proof checker of a verifier: its settings and its replay cache.
@@ -276,7 +281,7 @@ pub(crate) struct DpopVerifier {
     /// The `algs` of `WWW-Authenticate: DPoP` challenges (`"ES256 RS256"`).
     pub(crate) challenge_algs: String,
     window_secs: i64,
-    replay: moka::sync::Cache<[u8; 32], ()>,
+    replay: ReplayCache,
     nonces: Option<Nonces>,
     origin: Origin,
     clock: Arc<dyn Clock>,
@@ -309,8 +314,7 @@ impl DpopVerifier {
         if claims.htm != method.as_str() {
             return Err(DpopError::MethodMismatch.into());
         }
-        let url = htu::request_url(&self.origin, uri, headers);
-        if url.is_none() || htu::normalize(&claims.htu) != url {
+        if !htu::matches(&self.origin, uri, headers, &claims.htu) {
             return Err(DpopError::UrlMismatch.into());
         }
         let now = now_ms.div_euclid(1000);
@@ -320,10 +324,14 @@ impl DpopVerifier {
         if claims.iat > now + self.window_secs {
             return Err(DpopError::IssuedInFuture.into());
         }
-        if claims.ath.as_deref() != Some(access_token_hash(token).as_str()) {
+        if !claims
+            .ath
+            .as_deref()
+            .is_some_and(|ath| is_access_token_hash(ath, token))
+        {
             return Err(DpopError::AccessTokenHashMismatch.into());
         }
-        key.verify(proof.signing_input.as_bytes(), &proof.signature)?;
+        key.verify(proof.signing_input.as_bytes(), proof.signature.bytes())?;
         if let Some(nonces) = &self.nonces {
             if !claims
                 .nonce
@@ -344,12 +352,13 @@ impl DpopVerifier {
         Ok(CheckedProof {
             jkt: key.thumbprint,
             replay_key,
+            checked_ms: now_ms,
         })
     }
 
     /// Records the proof's `jti`; refuses a proof seen before within the window.
     pub(crate) fn first_use(&self, proof: &CheckedProof) -> Result<(), AuthError> {
-        if self.replay.entry(proof.replay_key).or_insert(()).is_fresh() {
+        if self.replay.first_use(proof.replay_key, proof.checked_ms) {
             Ok(())
         } else {
             Err(DpopError::Replayed.into())

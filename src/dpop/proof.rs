@@ -14,7 +14,7 @@ use crate::dpop::error::DpopError;
 use crate::dpop::key::{DpopAlgorithm, ProofJwk};
 use crate::error::TokenError;
 use crate::json::{classify, once, CowStr, NumericDate, SeenKeys, StrictAny};
-use crate::token;
+use crate::token::{self, Inline};
 
 /// The largest proof accepted, in bytes (an RSA-8192 `jwk` fits).
 pub(crate) const MAX_PROOF_BYTES: usize = 8192;
@@ -26,11 +26,12 @@ const DPOP_TYP: &str = "dpop+jwt";
 
 /// A parsed, not yet verified proof.
 #[derive(Debug)]
-pub(crate) struct Proof {
+pub(crate) struct Proof<'a> {
     pub(crate) alg: DpopAlgorithm,
     pub(crate) jwk: ProofJwk,
-    pub(crate) signing_input: String,
-    pub(crate) signature: Vec<u8>,
+    /// `header.payload` of the proof: the bytes its signature covers.
+    pub(crate) signing_input: &'a str,
+    pub(crate) signature: Inline<512>,
     pub(crate) claims: ProofClaims,
 }
 
@@ -47,7 +48,7 @@ pub(crate) struct ProofClaims {
 
 /// Parses `proof` and checks its form: size, compact JWS, `typ`, no `crit`, `alg` among
 /// `allowed`, a `jwk`, and the required claims with their types.
-pub(crate) fn parse(proof: &str, allowed: &[DpopAlgorithm]) -> Result<Proof, DpopError> {
+pub(crate) fn parse<'a>(proof: &'a str, allowed: &[DpopAlgorithm]) -> Result<Proof<'a>, DpopError> {
     let (parts, decoded) =
         token::split_and_decode(proof, MAX_PROOF_BYTES).map_err(|e| match e {
             TokenError::TooLarge => DpopError::TooLarge,
@@ -74,8 +75,8 @@ pub(crate) fn parse(proof: &str, allowed: &[DpopAlgorithm]) -> Result<Proof, Dpo
     Ok(Proof {
         alg,
         jwk,
-        signing_input: parts.signing_input.to_owned(),
-        signature: decoded.signature.bytes().to_vec(),
+        signing_input: parts.signing_input,
+        signature: decoded.signature,
         claims,
     })
 }
@@ -281,12 +282,13 @@ mod tests {
 
     #[test]
     fn a_well_formed_proof_parses() {
-        let p = parse(&jws(&header(""), CLAIMS), ALL).unwrap();
+        let proof = jws(&header(""), CLAIMS);
+        let p = parse(&proof, ALL).unwrap();
         assert_eq!(p.alg, DpopAlgorithm::ES256);
         assert_eq!(p.jwk.kty.as_deref(), Some("EC"));
         assert_eq!(p.claims.htu, "https://a/b");
         assert_eq!(p.claims.iat, 1);
-        assert_eq!(p.signature, b"sig");
+        assert_eq!(p.signature.bytes(), b"sig");
         assert!(p.claims.ath.is_none() && p.claims.nonce.is_none());
     }
 
@@ -358,14 +360,11 @@ mod tests {
 
     #[test]
     fn private_members_are_noticed_and_repeats_refused() {
-        let p = parse(
-            &jws(
-                &header("").replace(r#""y":"b""#, r#""y":"b","d":"s""#),
-                CLAIMS,
-            ),
-            ALL,
-        )
-        .unwrap();
+        let proof = jws(
+            &header("").replace(r#""y":"b""#, r#""y":"b","d":"s""#),
+            CLAIMS,
+        );
+        let p = parse(&proof, ALL).unwrap();
         assert!(p.jwk.private);
         assert_eq!(
             parse(

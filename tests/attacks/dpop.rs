@@ -332,6 +332,13 @@ pub(super) fn rows(lab: &Lab, c: &mut Corpus) {
         vec![format!("{} x", proof().build())],
         BadRequest(RequestError::MalformedDpopHeader),
     );
+    c.dpop(
+        Access,
+        "DPoP header with base64 padding",
+        dpop,
+        vec![format!("{}=", proof().build())],
+        BadRequest(RequestError::MalformedDpopHeader),
+    );
 
     c.group("DPoP: the token's binding");
     let thief_token = okta.dpop_access_token(thief);
