@@ -176,7 +176,11 @@ fn is_normal(url: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
     };
-    host_ok && port_ok && path.starts_with('/') && path[1..].split('/').all(segment_ok)
+    host_ok
+        && port_ok
+        && path
+            .strip_prefix('/')
+            .is_some_and(|path| path.split('/').all(segment_ok))
 }
 
 /// Appends `path` with its percent-encodings normalised: unreserved characters decoded, the
@@ -256,10 +260,15 @@ mod tests {
             "http://api.test/",
             "http://localhost:3000/a//b/c.d/~x_y-z",
             "https://a-b.c1/",
+            "https://a-.-b.c--d/",
         ] {
             assert!(is_normal(normal), "{normal}");
             assert_eq!(normalize(normal).as_deref(), Some(normal));
         }
+        // Long labels and hosts: no DNS length limit in URL parsing, none here either.
+        let long = format!("https://{}.{}.example/x", "a".repeat(100), "b".repeat(300));
+        assert!(is_normal(&long));
+        assert_eq!(normalize(&long).as_deref(), Some(long.as_str()));
         for not_normal in [
             "https://API.example.com/api/me",
             "https://api.example.com:443/api/me",

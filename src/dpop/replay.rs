@@ -4,9 +4,9 @@
 //! Two generations per shard: `jti`s go into the current one; when it is one lifetime old, it
 //! becomes the previous one and the previous one is dropped (both, when the current one is two
 //! lifetimes old), so an entry lives between one and three lifetimes: longer is harmless, as a
-//! proof older than the window is refused by its `iat` anyway. A shard holds at most its share of the configured size: when its current
-//! generation is half full, it turns over early and the oldest `jti`s are forgotten first. Time
-//! is the verifier's clock, read by the caller.
+//! proof older than the window is refused by its `iat` anyway. A shard holds at most its share
+//! of the configured size: when its current generation is half full, it turns over early and
+//! the oldest `jti`s are forgotten first. Time is the verifier's clock, read by the caller.
 //!
 //! Why not moka: an insert there costs 1.7 to 4.3 us on the benchmark machine (its write log,
 //! expiry timers and LRU order), which is more than the rest of a DPoP request's own checks; a
