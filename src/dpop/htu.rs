@@ -34,13 +34,6 @@ pub(crate) fn matches(origin: &Origin, uri: &Uri, headers: &HeaderMap, htu: &str
     normalize(&raw).is_some_and(|url| normalize(htu).is_some_and(|htu| htu == url))
 }
 
-/// The normalised URL of a request, for comparing with a proof's `htu`; `None` if the request
-/// names no usable host.
-#[cfg(test)]
-pub(crate) fn request_url(origin: &Origin, uri: &Uri, headers: &HeaderMap) -> Option<String> {
-    normalize(&raw_request_url(origin, uri, headers)?)
-}
-
 /// The request's URL as the origin and the request give it, not normalised yet.
 fn raw_request_url(origin: &Origin, uri: &Uri, headers: &HeaderMap) -> Option<String> {
     let path = uri.path();
@@ -217,6 +210,11 @@ fn hex(c: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The normalised URL of a request, as `matches` compares it.
+    fn request_url(origin: &Origin, uri: &Uri, headers: &HeaderMap) -> Option<String> {
+        normalize(&raw_request_url(origin, uri, headers)?)
+    }
 
     fn norm(url: &str) -> Option<String> {
         normalize(url)

@@ -205,12 +205,6 @@ fn thumbprint(canonical: &[&str]) -> String {
     STRICT_B64.encode(ctx.finish())
 }
 
-/// base64url(SHA-256(token)): a proof's `ath` for an access token (RFC 9449 section 4.2).
-#[cfg(test)]
-pub(crate) fn access_token_hash(token: &str) -> String {
-    STRICT_B64.encode(digest::digest(&digest::SHA256, token.as_bytes()))
-}
-
 /// True if `ath` is base64url(SHA-256(token)) (encoded into a stack buffer, not a `String`).
 pub(crate) fn is_access_token_hash(ath: &str, token: &str) -> bool {
     let mut encoded = [0u8; 43];
@@ -223,6 +217,11 @@ pub(crate) fn is_access_token_hash(ath: &str, token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// base64url(SHA-256(token)): a proof's `ath` for an access token (RFC 9449 section 4.2).
+    fn access_token_hash(token: &str) -> String {
+        STRICT_B64.encode(digest::digest(&digest::SHA256, token.as_bytes()))
+    }
 
     #[test]
     fn rfc7638_thumbprint_example() {
